@@ -1,0 +1,33 @@
+/*
+ * RFC 3339 timestamps and ISO dates as the contract writes them.
+ */
+#ifndef KX_TIMEUTIL_H
+#define KX_TIMEUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Parses an RFC 3339 timestamp with its offset, e.g.
+ * "2025-03-14T09:30:00+01:00" or "2025-03-14T08:30:00.25Z". Sets *us to
+ * microseconds since the epoch (UTC; digits past the microsecond are
+ * dropped) and *offset_min to the written offset. Returns 0, or KX_EINVAL
+ * with a reason in errbuf.
+ */
+int kx_time_parse_rfc3339(const char *s, int64_t *us, int32_t *offset_min,
+			  char *errbuf, size_t errlen);
+
+/*
+ * Formats us as RFC 3339 in the given offset, with fractional seconds only
+ * when there are any (6 digits). Needs at least 33 bytes.
+ */
+void kx_time_format_rfc3339(int64_t us, int32_t offset_min, char *out,
+			    size_t outlen);
+
+/* Parses "YYYY-MM-DD" into days since 1970-01-01; 0 or KX_EINVAL. */
+int kx_date_parse(const char *s, int32_t *days, char *errbuf, size_t errlen);
+
+/* Formats days since 1970-01-01 as "YYYY-MM-DD"; needs 11 bytes. */
+void kx_date_format(int32_t days, char *out, size_t outlen);
+
+#endif
