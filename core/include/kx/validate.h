@@ -36,8 +36,26 @@ bool kx_country_valid(const char *cc);
 
 /*
  * Counts the code points of a valid UTF-8 string; returns -1 for invalid
- * UTF-8 or for C0 control characters and DEL.
+ * UTF-8 or for control characters (C0, DEL and C1).
  */
 long kx_utf8_len(const char *s, size_t len);
+
+/*
+ * Returns the offset of the first byte of s (len bytes) that does not start
+ * a valid UTF-8 sequence, or len when all of s is valid. Overlong forms,
+ * surrogates (U+D800-U+DFFF), code points above U+10FFFF and truncated
+ * sequences are invalid.
+ */
+size_t kx_utf8_check(const char *s, size_t len);
+
+/*
+ * Writes a partner's value as a reason quotes it: in single quotes, cut to
+ * 64 code points with "..." after them, control characters and invalid
+ * UTF-8 bytes escaped as \n, \t, \r or \xNN, so that a reason stays one
+ * line of valid UTF-8 whatever the value holds. out is always
+ * NUL-terminated (outlen > 0); returns out.
+ */
+const char *kx_quote_value(char *out, size_t outlen, const char *s,
+			   size_t len);
 
 #endif
