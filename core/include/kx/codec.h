@@ -18,8 +18,15 @@
 #include "kx/buf.h"
 #include "kx/event.h"
 
-/* The largest Avro payload KX accepts; also the allocator's cap. */
+/* The largest Avro payload KX accepts; the allocator's cap is twice it. */
 #define KX_CODEC_MAX_MESSAGE ((size_t)4 * 1024 * 1024)
+
+/*
+ * The most items one Avro array (members, visitors, sdgs, themes) may hold.
+ * Avro-C stores about 130 bytes per decoded party, so this keeps every
+ * allocation of a decode under the allocator's cap.
+ */
+#define KX_CODEC_MAX_ITEMS 32768
 
 struct kx_codec;
 
@@ -27,6 +34,9 @@ struct kx_codec;
  * Resolves an id the codec does not know (registry mode): on success, sets
  * *avsc to the schema text (malloc'd; the codec takes ownership) and returns
  * 0; otherwise returns a negative KX_E* code and writes a reason to errbuf.
+ * The family of a resolved schema is taken from its record name
+ * (PairingEvent, VisitEvent, PracticeEvent). The codec keeps every schema
+ * it resolved, so the callback runs once per id.
  */
 typedef int(kx_codec_resolve_cb)(void *opaque, int32_t id, char **avsc,
 				 char *errbuf, size_t errlen);
@@ -34,6 +44,7 @@ typedef int(kx_codec_resolve_cb)(void *opaque, int32_t id, char **avsc,
 /*
  * Installs the size-capped Avro allocator. Call once at start-up, before
  * any other Avro call, in every program that decodes untrusted bytes.
+ * Idempotent and thread-safe; kx_codec_new() calls it too.
  */
 void kx_codec_global_init(void);
 
@@ -50,7 +61,11 @@ void kx_codec_set_resolver(struct kx_codec *c, kx_codec_resolve_cb *cb,
 
 /*
  * Teaches the codec that id names the schema avsc (a registry id) for
- * family. Returns 0, or KX_ESCHEMA with a reason in errbuf.
+ * family. Adding the same text again does nothing; other text replaces the
+ * schema of that id, a catalogue entry included. Fails when avsc cannot be
+ * read into struct kx_event (a field of the wrong type, or one missing with
+ * no default in the newest catalogue schema). Returns 0, or KX_ESCHEMA with
+ * a reason in errbuf.
  */
 int kx_codec_add_schema(struct kx_codec *c, int32_t id, enum kx_family family,
 			const char *avsc, char *errbuf, size_t errlen);
