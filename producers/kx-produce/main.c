@@ -1,1 +1,568 @@
-int main(void) { return 0; }
+/*
+ * kx-produce: partner exports (JSON Lines or CSV) to Avro events on Kafka.
+ *
+ * Every input line ends in exactly one place: rejected (with its line
+ * number and reason), acknowledged by Kafka, or written to the failed file
+ * as a JSON line ready to send again. The closing line on stderr and the
+ * exit code say which happened to how many (CONTRACT §4).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kx/arena.h"
+#include "kx/buf.h"
+#include "kx/codec.h"
+#include "kx/conf.h"
+#include "kx/csv.h"
+#include "kx/err.h"
+#include "kx/event_json.h"
+#include "kx/kafka.h"
+#include "kx/lines.h"
+#include "kx/log.h"
+#include "kx/registry.h"
+#include "kx/schema.h"
+#include "sender.h"
+
+#define EXIT_REJECTED 1
+#define EXIT_USAGE 2
+#define EXIT_FAILED 3
+#define EXIT_INTERRUPTED 130
+
+struct config {
+	char *brokers;
+	struct kx_strv props;
+	char *format;
+	char *family;
+	char *rejects;
+	char *failed;
+	bool dry_run;
+	bool progress;
+	char *topic_prefix;
+	char *schema_registry;
+	char *log_level;
+};
+
+#define OFF(f) offsetof(struct config, f)
+static const struct kx_conf_entry options[] = {
+	{"brokers", 'b', KX_CONF_STR, NULL, "KX_BROKERS", OFF(brokers),
+	 "HOST:PORT,...", "Kafka bootstrap servers", 0, 0},
+	{"property", 'X', KX_CONF_LIST, NULL, NULL, OFF(props), "KEY=VALUE",
+	 "any librdkafka producer property (repeatable)", 0, 0},
+	{"format", 'f', KX_CONF_STR, "jsonl", "KX_FORMAT", OFF(format),
+	 "jsonl|csv", "input format", 0, 0},
+	{"family", 0, KX_CONF_STR, NULL, NULL, OFF(family),
+	 "pairing|visit|practice", "event family of CSV input (required "
+	 "with --format csv)", 0, 0},
+	{"rejects", 'r', KX_CONF_STR, NULL, NULL, OFF(rejects), "FILE",
+	 "write each invalid line's number and reason to FILE (default: "
+	 "stderr)", 0, 0},
+	{"failed", 0, KX_CONF_STR, NULL, NULL, OFF(failed), "FILE",
+	 "write events whose delivery failed to FILE as JSON lines", 0, 0},
+	{"dry-run", 'n', KX_CONF_BOOL, "false", NULL, OFF(dry_run), NULL,
+	 "validate and encode every line, send nothing", 0, 0},
+	{"progress", 0, KX_CONF_BOOL, "false", NULL, OFF(progress), NULL,
+	 "print a progress line every second even when stderr is not a "
+	 "terminal", 0, 0},
+	{"topic-prefix", 0, KX_CONF_STR, "kx.", "KX_TOPIC_PREFIX",
+	 OFF(topic_prefix), "PREFIX", "prefix of the topic names", 0, 0},
+	{"schema-registry", 0, KX_CONF_STR, NULL, "KX_SCHEMA_REGISTRY",
+	 OFF(schema_registry), "URL",
+	 "register schemas with this Confluent-compatible registry and use "
+	 "its ids", 0, 0},
+	{"log-level", 0, KX_CONF_STR, "warn", "KX_LOG_LEVEL", OFF(log_level),
+	 "LEVEL", "error, warn, info or debug", 0, 0},
+	KX_CONF_END};
+
+/*
+ * KX's producer defaults; -X overrides any of them. murmur2_random is the
+ * Java client's partitioner, so a Java producer keyed the same way lands
+ * an entity on the same partition.
+ */
+static const char *const producer_defaults[] = {
+	"enable.idempotence=true",
+	"acks=all",
+	"compression.codec=lz4",
+	"linger.ms=10",
+	"batch.num.messages=10000",
+	"partitioner=murmur2_random",
+	"queue.buffering.max.messages=50000",
+	"queue.buffering.max.kbytes=32768",
+	NULL};
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	interrupted++;
+}
+
+struct run {
+	struct config *conf;
+	struct kx_codec *codec;
+	struct sender *sender;
+	int32_t schema_id[KX_FAMILY__COUNT];
+	FILE *rejects;
+	FILE *failed; /* borrowed by the sender */
+	struct kx_arena arena;
+	struct kx_buf value, json;
+	long read, valid, rejected;
+	bool several; /* several inputs: prefix rejects with the file name */
+	bool show_progress, tty;
+	struct timespec started, last_progress;
+	long last_read;
+};
+
+static void
+usage(FILE *fp)
+{
+	fputs("usage: kx-produce [OPTION...] [FILE...]\n\n"
+	      "Reads partner events (JSON Lines, or CSV with --format csv "
+	      "--family F) from\nthe FILEs or standard input, validates "
+	      "every line and sends the valid ones to\nKafka as Avro in the "
+	      "Confluent wire format.\n\nOptions:\n",
+	      fp);
+	kx_conf_usage(fp, options);
+	fputs("\nOn stderr it closes with 'read N, sent N, rejected N, "
+	      "failed N' (with --dry-run:\n'read N, valid N, rejected N').\n"
+	      "Exit status: 0 all sent; 1 lines were rejected, all valid ones "
+	      "sent;\n3 a delivery failed; 2 usage, config or I/O error; 130 "
+	      "interrupted.\n",
+	      fp);
+}
+
+static double
+elapsed(const struct timespec *from, const struct timespec *to)
+{
+	return (double)(to->tv_sec - from->tv_sec) +
+	       (double)(to->tv_nsec - from->tv_nsec) / 1e9;
+}
+
+static void
+progress(struct run *r, bool final)
+{
+	struct timespec now;
+	struct sender_stats st = {0};
+	double dt;
+
+	if (!r->show_progress)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	dt = elapsed(&r->last_progress, &now);
+	if (!final && dt < 1.0)
+		return;
+	if (r->sender)
+		sender_stats(r->sender, &st);
+	fprintf(stderr, "%sread %ld (%.0f lines/s), %s %ld, rejected %ld%s",
+		r->tty ? "\r" : "", r->read,
+		dt > 0 ? (double)(r->read - r->last_read) / dt : 0.0,
+		r->sender ? "sent" : "valid", r->sender ? st.acked : r->valid,
+		r->rejected, r->tty ? "\033[K" : "\n");
+	if (final && r->tty)
+		fputc('\n', stderr);
+	r->last_progress = now;
+	r->last_read = r->read;
+}
+
+static void
+reject(struct run *r, const char *file, long line, const char *reason)
+{
+	r->rejected++;
+	if (r->several)
+		fprintf(r->rejects, "%s: line %ld: %s\n", file, line, reason);
+	else
+		fprintf(r->rejects, "line %ld: %s\n", line, reason);
+}
+
+/*
+ * Encodes and (unless dry-running) sends one valid event. line is the
+ * partner's JSON line, or NULL to write the event as JSON (CSV input).
+ */
+static int
+emit(struct run *r, const struct kx_event *ev, const char *line, size_t len)
+{
+	enum kx_family family = kx_event_type_family(ev->type);
+	const char *key = kx_event_key(ev);
+	char errbuf[512];
+	int rc;
+
+	kx_buf_reset(&r->value);
+	rc = kx_codec_encode(r->codec, ev, r->schema_id[family], &r->value,
+			     errbuf, sizeof(errbuf));
+	if (rc) {
+		kx_log_error("produce", "cannot encode event '%s': %s",
+			     ev->event_id, errbuf);
+		return rc;
+	}
+	r->valid++;
+	if (!r->sender)
+		return 0;
+	if (!line) {
+		json_t *obj = kx_event_to_json(ev);
+		char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+		json_decref(obj);
+		if (!text)
+			return KX_ENOMEM;
+		kx_buf_reset(&r->json);
+		rc = kx_buf_adds(&r->json, text);
+		free(text);
+		if (rc)
+			return rc;
+		line = r->json.data;
+		len = r->json.len;
+	}
+	rc = sender_send(r->sender, family, key, strlen(key), r->value.data,
+			 r->value.len, line, len, errbuf, sizeof(errbuf));
+	if (rc)
+		kx_log_error("produce", "%s", errbuf);
+	return rc;
+}
+
+static void
+tick(struct run *r)
+{
+	if (r->sender && (r->read & 255) == 0)
+		sender_poll(r->sender, 0);
+	if ((r->read & 1023) == 0)
+		progress(r, false);
+}
+
+static bool
+blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t')
+			return false;
+	return true;
+}
+
+static int
+feed_jsonl(struct run *r, FILE *fp, const char *name)
+{
+	struct kx_lines lr;
+	const char *line;
+	size_t len;
+	int rc = 0;
+
+	kx_lines_init(&lr, fp, KX_LINE_MAX);
+	while (!interrupted) {
+		struct kx_event ev;
+		char errbuf[512];
+
+		rc = kx_lines_next(&lr, &line, &len);
+		if (rc == KX_EEOF) {
+			rc = 0;
+			break;
+		}
+		if (rc == KX_ETOOLONG) {
+			r->read++;
+			reject(r, name, lr.lineno,
+			       "line is longer than 1048576 bytes");
+			continue;
+		}
+		if (rc) {
+			kx_log_error("produce", "cannot read '%s': %s", name,
+				     rc == KX_EIO ? strerror(errno)
+						  : kx_strerror(rc));
+			break;
+		}
+		if (blank(line, len))
+			continue;
+		r->read++;
+		kx_arena_reset(&r->arena);
+		if (kx_event_parse_line(line, len, &r->arena, &ev, errbuf,
+					sizeof(errbuf)))
+			reject(r, name, lr.lineno, errbuf);
+		else if ((rc = emit(r, &ev, line, len)))
+			break;
+		tick(r);
+	}
+	kx_lines_release(&lr);
+	return rc;
+}
+
+static int
+feed_csv(struct run *r, FILE *fp, const char *name, enum kx_family family)
+{
+	struct kx_csv_reader *cr = kx_csv_reader_new(fp, family);
+	int rc = 0;
+
+	if (!cr)
+		return KX_ENOMEM;
+	while (!interrupted) {
+		struct kx_event ev;
+		char errbuf[512];
+		json_t *obj = NULL;
+		long line = 0;
+
+		rc = kx_csv_reader_next(cr, &obj, &line, errbuf,
+					sizeof(errbuf));
+		if (rc == KX_EEOF) {
+			rc = 0;
+			break;
+		}
+		if (rc == KX_EPARSE) {
+			kx_log_error("produce", "'%s': %s", name, errbuf);
+			break;
+		}
+		if (rc == KX_EIO || rc == KX_ENOMEM) {
+			kx_log_error("produce", "cannot read '%s': %s", name,
+				     kx_strerror(rc));
+			break;
+		}
+		r->read++;
+		kx_arena_reset(&r->arena);
+		if (rc) {
+			reject(r, name, line, errbuf);
+			rc = 0;
+		} else if (kx_event_from_json(obj, &r->arena, &ev, errbuf,
+					      sizeof(errbuf))) {
+			reject(r, name, line, errbuf);
+		} else if (family != kx_event_type_family(ev.type)) {
+			snprintf(errbuf, sizeof(errbuf),
+				 "'event_type': '%s' is not of family %s",
+				 kx_event_type_name(ev.type),
+				 kx_family_name(family));
+			reject(r, name, line, errbuf);
+		} else {
+			rc = emit(r, &ev, NULL, 0);
+		}
+		json_decref(obj);
+		if (rc)
+			break;
+		tick(r);
+	}
+	kx_csv_reader_free(cr);
+	return rc;
+}
+
+/* Registers each family's newest schema and keeps the ids it gets. */
+static int
+register_schemas(struct run *r, char *errbuf, size_t errlen)
+{
+	struct kx_registry *reg =
+		kx_registry_new(r->conf->schema_registry, errbuf, errlen);
+	int rc = 0;
+
+	if (!reg)
+		return KX_ECONFIG;
+	for (int f = 0; f < KX_FAMILY__COUNT && !rc; f++) {
+		const struct kx_schema_entry *e = kx_schema_latest(f);
+		char subject[300];
+		kx_kafka_topic(r->conf->topic_prefix, f, subject,
+			       sizeof(subject) - 6);
+		strcat(subject, "-value");
+		rc = kx_registry_register(reg, subject, e->avsc,
+					  &r->schema_id[f], errbuf, errlen);
+		if (!rc)
+			rc = kx_codec_add_schema(r->codec, r->schema_id[f], f,
+						 e->avsc, errbuf, errlen);
+	}
+	kx_registry_free(reg);
+	return rc;
+}
+
+static int
+setup(struct run *r, char *errbuf, size_t errlen)
+{
+	struct config *c = r->conf;
+	char topics[KX_FAMILY__COUNT][256];
+	char *tv[KX_FAMILY__COUNT];
+	rd_kafka_conf_t *kconf;
+
+	if (!(r->codec = kx_codec_new(errbuf, errlen)))
+		return KX_ESCHEMA;
+	for (int f = 0; f < KX_FAMILY__COUNT; f++) {
+		r->schema_id[f] = kx_schema_latest(f)->id;
+		if (kx_kafka_topic(c->topic_prefix, f, topics[f],
+				   sizeof(topics[f]))) {
+			snprintf(errbuf, errlen, "'topic-prefix' is too long");
+			return KX_ECONFIG;
+		}
+		tv[f] = topics[f];
+	}
+	if (c->schema_registry && *c->schema_registry &&
+	    register_schemas(r, errbuf, errlen))
+		return KX_ECONFIG;
+	if (c->dry_run)
+		return 0;
+	if (!(kconf = kx_kafka_conf_new(c->brokers, producer_defaults,
+					&c->props, errbuf, errlen)))
+		return KX_ECONFIG;
+	if (c->failed && !(r->failed = fopen(c->failed, "w"))) {
+		snprintf(errbuf, errlen, "cannot open '%s': %s", c->failed,
+			 strerror(errno));
+		rd_kafka_conf_destroy(kconf);
+		return KX_EIO;
+	}
+	r->sender = sender_new(kconf, tv, r->failed, errbuf, errlen);
+	if (!r->sender)
+		return KX_EKAFKA;
+	return 0;
+}
+
+static int
+check_config(struct config *c, enum kx_family *family, char *errbuf,
+	     size_t errlen)
+{
+	enum kx_log_level level;
+
+	if (kx_log_level_parse(c->log_level, &level)) {
+		snprintf(errbuf, errlen, "'log-level': '%s' is not one of "
+			 "error, warn, info, debug", c->log_level);
+		return KX_ECONFIG;
+	}
+	kx_log_set_level(level);
+	if (strcmp(c->format, "jsonl") && strcmp(c->format, "csv")) {
+		snprintf(errbuf, errlen,
+			 "'format': '%s' is not jsonl or csv", c->format);
+		return KX_ECONFIG;
+	}
+	if (!strcmp(c->format, "csv") &&
+	    (!c->family || kx_family_parse(c->family, family))) {
+		snprintf(errbuf, errlen,
+			 "--format csv needs --family pairing, visit or "
+			 "practice");
+		return KX_ECONFIG;
+	}
+	if (!c->dry_run && (!c->brokers || !*c->brokers)) {
+		snprintf(errbuf, errlen,
+			 "no brokers: set --brokers or KX_BROKERS (or use "
+			 "--dry-run)");
+		return KX_ECONFIG;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config conf = {0};
+	struct kx_strv files = {0};
+	struct run r = {0};
+	struct sender_stats st = {0};
+	struct sigaction sa;
+	enum kx_family family = KX_FAMILY_PAIRING;
+	char errbuf[1024];
+	int rc, status = EXIT_USAGE;
+	bool io_error = false;
+
+	rc = kx_conf_parse(options, &conf, argc, argv, &files, errbuf,
+			   sizeof(errbuf));
+	if (rc == KX_CONF_HELP) {
+		usage(stdout);
+		status = 0;
+		goto out;
+	}
+	if (rc == KX_CONF_VERSION) {
+		printf("kx-produce %s\n", KX_VERSION);
+		status = 0;
+		goto out;
+	}
+	if (rc || check_config(&conf, &family, errbuf, sizeof(errbuf))) {
+		fprintf(stderr, "kx-produce: %s\n", errbuf);
+		goto out;
+	}
+
+	kx_codec_global_init();
+	kx_arena_init(&r.arena);
+	r.conf = &conf;
+	r.rejects = stderr;
+	r.several = files.n > 1;
+	r.tty = isatty(STDERR_FILENO);
+	r.show_progress = conf.progress || r.tty;
+	if (conf.rejects && !(r.rejects = fopen(conf.rejects, "w"))) {
+		fprintf(stderr, "kx-produce: cannot open '%s': %s\n",
+			conf.rejects, strerror(errno));
+		r.rejects = NULL;
+		goto out;
+	}
+	if (setup(&r, errbuf, sizeof(errbuf))) {
+		fprintf(stderr, "kx-produce: %s\n", errbuf);
+		goto out;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &r.started);
+	r.last_progress = r.started;
+
+	for (size_t i = 0; i < (files.n ? files.n : 1) && !interrupted; i++) {
+		const char *name = files.n ? files.v[i] : "-";
+		FILE *fp = strcmp(name, "-") ? fopen(name, "r") : stdin;
+
+		if (!fp) {
+			fprintf(stderr, "kx-produce: cannot open '%s': %s\n",
+				name, strerror(errno));
+			io_error = true;
+			continue;
+		}
+		rc = strcmp(conf.format, "csv") ? feed_jsonl(&r, fp, name)
+						: feed_csv(&r, fp, name,
+							   family);
+		if (rc)
+			io_error = true;
+		if (fp != stdin)
+			fclose(fp);
+		if (rc && rc != KX_EPARSE && rc != KX_EIO)
+			break;
+	}
+
+	if (r.sender) {
+		sender_drain(r.sender, (volatile const int *)&interrupted);
+		sender_stats(r.sender, &st);
+	}
+	progress(&r, true);
+	if (conf.dry_run)
+		fprintf(stderr, "read %ld, valid %ld, rejected %ld\n", r.read,
+			r.valid, r.rejected);
+	else
+		fprintf(stderr, "read %ld, sent %ld, rejected %ld, failed %ld\n",
+			r.read, st.acked, r.rejected, st.failed);
+	if (st.rebuilds)
+		fprintf(stderr,
+			"kx-produce: the producer was rebuilt %ld time(s) after "
+			"a fatal error; some events may have been sent twice "
+			"(the consumer counts them once)\n",
+			st.rebuilds);
+
+	if (interrupted)
+		status = EXIT_INTERRUPTED;
+	else if (st.failed)
+		status = EXIT_FAILED;
+	else if (io_error)
+		status = EXIT_USAGE;
+	else if (r.rejected)
+		status = EXIT_REJECTED;
+	else
+		status = 0;
+out:
+	sender_free(r.sender);
+	if (r.failed && fclose(r.failed)) {
+		fprintf(stderr, "kx-produce: cannot write '%s': %s\n",
+			conf.failed, strerror(errno));
+		status = EXIT_USAGE;
+	}
+	if (r.rejects && r.rejects != stderr && fclose(r.rejects)) {
+		fprintf(stderr, "kx-produce: cannot write '%s': %s\n",
+			conf.rejects, strerror(errno));
+		status = EXIT_USAGE;
+	}
+	kx_codec_free(r.codec);
+	kx_buf_release(&r.value);
+	kx_buf_release(&r.json);
+	kx_arena_release(&r.arena);
+	kx_strv_release(&files);
+	kx_conf_release(options, &conf);
+	return status;
+}

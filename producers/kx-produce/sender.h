@@ -1,0 +1,61 @@
+/*
+ * The Kafka side of kx-produce: an idempotent producer that accounts for
+ * every message it is given. Each message ends as exactly one of: acked,
+ * or written to the failed file. A fatal idempotence error (librdkafka
+ * 2.0.2's "sequence desynchronization") rebuilds the producer and re-sends
+ * what was not acknowledged.
+ */
+#ifndef KX_PRODUCE_SENDER_H
+#define KX_PRODUCE_SENDER_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "kx/event.h"
+
+struct sender;
+
+struct sender_stats {
+	long acked;    /* delivery reports without error */
+	long failed;   /* written to the failed file (or counted, if none) */
+	long rebuilds; /* producers rebuilt after a fatal error */
+};
+
+/*
+ * Creates the producer. conf is taken (Ownership: takes conf), and a copy
+ * is kept for rebuilds. topics are the three family topic names. failed may
+ * be NULL: failures are then only counted and logged. Returns NULL with a
+ * reason in errbuf.
+ */
+struct sender *sender_new(rd_kafka_conf_t *conf, char *const topics[3],
+			  FILE *failed, char *errbuf, size_t errlen);
+
+/*
+ * Queues one message. line is the event as a JSON line (without newline),
+ * kept until delivery so a failure can be written out as it came. Blocks
+ * (serving delivery reports) while librdkafka's queue is full. Returns 0,
+ * or a negative KX_E* code with a reason in errbuf.
+ */
+int sender_send(struct sender *s, enum kx_family family, const char *key,
+		size_t keylen, const void *value, size_t len, const char *line,
+		size_t linelen, char *errbuf, size_t errlen);
+
+/* Serves delivery reports for up to timeout_ms; handles fatal errors. */
+void sender_poll(struct sender *s, int timeout_ms);
+
+/* Messages given but not yet acked or failed. */
+long sender_outstanding(const struct sender *s);
+
+/*
+ * Waits until every message is acked or failed. With *abort set (a second
+ * SIGINT), purges what is still queued so it goes to the failed file.
+ */
+void sender_drain(struct sender *s, volatile const int *abort);
+
+void sender_stats(const struct sender *s, struct sender_stats *st);
+
+/* Destroys the producer; call sender_drain() first. */
+void sender_free(struct sender *s);
+
+#endif
