@@ -1,0 +1,485 @@
+/*
+ * kx-admin: schema migrations, the aggregate check and repair, targets,
+ * and topic creation. Each subcommand is one short function; all of them
+ * report errors once, here, with an exit status: 0 success, 1 a check
+ * found differences (verify) or bad rows (targets load), 2 usage, config,
+ * connection or I/O errors.
+ */
+#include <csv.h>
+#include <errno.h>
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kx/conf.h"
+#include "kx/event.h"
+#include "kx/kafka.h"
+#include "kxdb.h"
+
+struct config {
+	char *db;
+	char *brokers;
+	struct kx_strv props;
+	char *topic_prefix;
+	long partitions;
+	long replication;
+	bool replace;
+};
+
+#define OFF(f) offsetof(struct config, f)
+static const struct kx_conf_entry options[] = {
+	{"db", 'd', KX_CONF_STR, "", "KX_DB", OFF(db), "CONNINFO",
+	 "libpq connection string; empty uses the PG* variables", 0, 0},
+	{"brokers", 'b', KX_CONF_STR, NULL, "KX_BROKERS", OFF(brokers),
+	 "HOST:PORT,...", "Kafka bootstrap servers (topics create)", 0, 0},
+	{"property", 'X', KX_CONF_LIST, NULL, NULL, OFF(props), "KEY=VALUE",
+	 "any librdkafka property (topics create; repeatable)", 0, 0},
+	{"topic-prefix", 0, KX_CONF_STR, "kx.", "KX_TOPIC_PREFIX",
+	 OFF(topic_prefix), "PREFIX", "prefix of the topic names", 0, 0},
+	{"partitions", 0, KX_CONF_INT, "6", NULL, OFF(partitions), "N",
+	 "partitions per topic (topics create)", 1, 10000},
+	{"replication-factor", 0, KX_CONF_INT, "1", NULL, OFF(replication),
+	 "N", "replicas per partition (topics create)", 1, 100},
+	{"replace", 0, KX_CONF_BOOL, "false", NULL, OFF(replace), NULL,
+	 "targets load: delete targets the file does not list", 0, 0},
+	KX_CONF_END};
+
+static void
+usage(FILE *fp)
+{
+	fputs("usage: kx-admin [OPTION...] COMMAND\n\n"
+	      "Commands:\n"
+	      "  migrate            create or upgrade the schema kx "
+	      "(idempotent)\n"
+	      "  verify             recompute every aggregate from the entity "
+	      "states; exit 1\n"
+	      "                     and name each difference if any\n"
+	      "  rebuild            replace the aggregates with their "
+	      "recomputation\n"
+	      "  targets load FILE  load programme targets from CSV "
+	      "(programme,measure,target)\n"
+	      "  topics create      create the KX topics (existing ones are "
+	      "kept)\n\nOptions:\n",
+	      fp);
+	kx_conf_usage(fp, options);
+}
+
+static PGconn *
+connect_db(const struct config *c)
+{
+	char errbuf[512];
+	PGconn *conn = kxdb_connect(c->db, errbuf, sizeof(errbuf));
+
+	if (!conn)
+		fprintf(stderr, "kx-admin: %s\n", errbuf);
+	return conn;
+}
+
+static int
+cmd_migrate(const struct config *c)
+{
+	char errbuf[1024];
+	PGconn *conn = connect_db(c);
+	int applied, version;
+
+	if (!conn)
+		return 2;
+	if (kxdb_migrate(conn, &applied, errbuf, sizeof(errbuf))) {
+		fprintf(stderr, "kx-admin: %s\n", errbuf);
+		PQfinish(conn);
+		return 2;
+	}
+	version = kxdb_schema_version(conn, errbuf, sizeof(errbuf));
+	printf("kx-admin: schema kx at version %d (%d migration%s applied)\n",
+	       version, applied, applied == 1 ? "" : "s");
+	PQfinish(conn);
+	return 0;
+}
+
+static int
+require_schema(PGconn *conn)
+{
+	char errbuf[512];
+	int v = kxdb_schema_version(conn, errbuf, sizeof(errbuf));
+
+	if (v < 0) {
+		fprintf(stderr, "kx-admin: %s\n", errbuf);
+		return -1;
+	}
+	if (v < (int)kxdb_migrations[kxdb_migrations_len - 1].version) {
+		fprintf(stderr,
+			"kx-admin: schema kx is at version %d, this kx-admin "
+			"needs %d: run 'kx-admin migrate'\n",
+			v, kxdb_migrations[kxdb_migrations_len - 1].version);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_verify(const struct config *c)
+{
+	PGconn *conn = connect_db(c);
+	PGresult *res;
+	int n, status;
+
+	if (!conn)
+		return 2;
+	if (require_schema(conn)) {
+		PQfinish(conn);
+		return 2;
+	}
+	/* One snapshot for the whole comparison. */
+	PQclear(PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ"));
+	res = PQexec(conn, "SELECT tbl, row_key, measure, stored::text, "
+			   "expected::text FROM kx.verify_differences ORDER "
+			   "BY 1, 2, 3");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		char errbuf[512];
+		kxdb_error(conn, "cannot verify", errbuf, sizeof(errbuf));
+		fprintf(stderr, "kx-admin: %s\n", errbuf);
+		PQclear(res);
+		PQfinish(conn);
+		return 2;
+	}
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++)
+		printf("%s %s: '%s' is %s, recomputed %s\n",
+		       PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+		       PQgetvalue(res, i, 2),
+		       PQgetisnull(res, i, 3) ? "absent" : PQgetvalue(res, i, 3),
+		       PQgetisnull(res, i, 4) ? "absent"
+					      : PQgetvalue(res, i, 4));
+	if (n) {
+		fprintf(stderr, "kx-admin: verify found %d difference%s\n", n,
+			n == 1 ? "" : "s");
+		status = 1;
+	} else {
+		printf("kx-admin: verify ok: every aggregate equals its "
+		       "recomputation\n");
+		status = 0;
+	}
+	PQclear(res);
+	PQclear(PQexec(conn, "COMMIT"));
+	PQfinish(conn);
+	return status;
+}
+
+static int
+cmd_rebuild(const struct config *c)
+{
+	PGconn *conn = connect_db(c);
+	PGresult *res;
+	int status = 0;
+
+	if (!conn)
+		return 2;
+	if (require_schema(conn)) {
+		PQfinish(conn);
+		return 2;
+	}
+	res = PQexec(conn, "BEGIN; SELECT kx.rebuild(); COMMIT");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		char errbuf[512];
+		kxdb_error(conn, "cannot rebuild", errbuf, sizeof(errbuf));
+		fprintf(stderr, "kx-admin: %s\n", errbuf);
+		status = 2;
+	} else {
+		printf("kx-admin: aggregates rebuilt from the entity states\n");
+	}
+	PQclear(res);
+	PQfinish(conn);
+	return status;
+}
+
+/* ---- targets load ---- */
+
+struct targets {
+	PGconn *conn;
+	const char *file;
+	char *field[4];
+	int nfield;
+	long record;
+	long loaded, bad;
+	bool header_done;
+	int failed; /* database error */
+};
+
+static void
+on_field(void *data, size_t len, void *opaque)
+{
+	struct targets *t = opaque;
+
+	if (t->nfield < 4)
+		t->field[t->nfield] = strndup(data ? data : "", len);
+	t->nfield++;
+}
+
+static bool
+measure_known(const char *m)
+{
+	static const char *const measures[] = {
+		"pairings_proposed", "pairings_active", "pairings_completed",
+		"pairings_suspended", "pairings_withdrawn",
+		"action_plans_adopted", "pilot_projects", "visits_planned",
+		"visits_held", "visits_cancelled", "participants",
+		"practices_documented", "transfers_in_progress",
+		"transfers_replicated", "transfers_abandoned", "countries",
+		"partners"};
+
+	for (size_t i = 0; i < sizeof(measures) / sizeof(*measures); i++)
+		if (!strcmp(m, measures[i]))
+			return true;
+	return false;
+}
+
+static void
+on_record(int c, void *opaque)
+{
+	struct targets *t = opaque;
+	enum kx_programme p;
+	char *end;
+	long long target;
+
+	(void)c;
+	t->record++;
+	if (t->nfield != 3) {
+		fprintf(stderr, "%s: record %ld: expected 3 fields "
+				"(programme,measure,target), got %d\n",
+			t->file, t->record, t->nfield);
+		t->bad++;
+		goto out;
+	}
+	if (!t->header_done) {
+		t->header_done = true;
+		if (!strcmp(t->field[0], "programme"))
+			goto out;
+	}
+	target = strtoll(t->field[2], &end, 10);
+	if (kx_programme_parse(t->field[0], &p)) {
+		fprintf(stderr, "%s: record %ld: 'programme': '%s' is not one "
+				"of IUC, IURC, ICP-AGIR, URBELAC, RPD\n",
+			t->file, t->record, t->field[0]);
+		t->bad++;
+	} else if (!measure_known(t->field[1])) {
+		fprintf(stderr, "%s: record %ld: 'measure': '%s' is not an "
+				"integer column of kx.programme_progress\n",
+			t->file, t->record, t->field[1]);
+		t->bad++;
+	} else if (!*t->field[2] || *end || target < 0) {
+		fprintf(stderr, "%s: record %ld: 'target': '%s' is not a "
+				"non-negative integer\n",
+			t->file, t->record, t->field[2]);
+		t->bad++;
+	} else if (!t->failed) {
+		const char *params[3] = {t->field[0], t->field[1], t->field[2]};
+		PGresult *res = PQexecParams(
+			t->conn,
+			"INSERT INTO kx.programme_targets (programme, measure, "
+			"target) VALUES ($1, $2, $3) ON CONFLICT (programme, "
+			"measure) DO UPDATE SET target = EXCLUDED.target",
+			3, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			t->failed = 1;
+		else
+			t->loaded++;
+		PQclear(res);
+	}
+out:
+	for (int i = 0; i < 4 && i < t->nfield; i++)
+		free(t->field[i]);
+	t->nfield = 0;
+}
+
+static int
+cmd_targets_load(const struct config *c, const char *file)
+{
+	struct targets t = {0};
+	struct csv_parser p;
+	char buf[8192], errbuf[512];
+	size_t n;
+	FILE *fp = fopen(file, "r");
+	int status = 2;
+
+	if (!fp) {
+		fprintf(stderr, "kx-admin: cannot open '%s': %s\n", file,
+			strerror(errno));
+		return 2;
+	}
+	t.file = file;
+	if (!(t.conn = connect_db(c))) {
+		fclose(fp);
+		return 2;
+	}
+	if (require_schema(t.conn))
+		goto out;
+	csv_init(&p, CSV_APPEND_NULL);
+	PQclear(PQexec(t.conn, "BEGIN"));
+	if (c->replace)
+		PQclear(PQexec(t.conn, "DELETE FROM kx.programme_targets"));
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		if (csv_parse(&p, buf, n, on_field, on_record, &t) != n)
+			break;
+	csv_fini(&p, on_field, on_record, &t);
+	csv_free(&p);
+	if (ferror(fp)) {
+		fprintf(stderr, "kx-admin: cannot read '%s': %s\n", file,
+			strerror(errno));
+		PQclear(PQexec(t.conn, "ROLLBACK"));
+		goto out;
+	}
+	if (t.failed) {
+		kxdb_error(t.conn, "cannot load targets", errbuf,
+			   sizeof(errbuf));
+		fprintf(stderr, "kx-admin: %s\n", errbuf);
+		PQclear(PQexec(t.conn, "ROLLBACK"));
+		goto out;
+	}
+	/* All or nothing: a file with a bad row changes nothing. */
+	if (t.bad) {
+		PQclear(PQexec(t.conn, "ROLLBACK"));
+		fprintf(stderr, "kx-admin: '%s' has %ld bad record%s; nothing "
+				"was loaded\n",
+			file, t.bad, t.bad == 1 ? "" : "s");
+		status = 1;
+		goto out;
+	}
+	PQclear(PQexec(t.conn, "COMMIT"));
+	printf("kx-admin: loaded %ld target%s from '%s'\n", t.loaded,
+	       t.loaded == 1 ? "" : "s", file);
+	status = 0;
+out:
+	PQfinish(t.conn);
+	fclose(fp);
+	return status;
+}
+
+/* ---- topics create ---- */
+
+static int
+cmd_topics_create(const struct config *c)
+{
+	rd_kafka_NewTopic_t *topics[KX_FAMILY__COUNT] = {0};
+	rd_kafka_conf_t *kconf;
+	rd_kafka_t *rk = NULL;
+	rd_kafka_queue_t *q = NULL;
+	rd_kafka_event_t *ev = NULL;
+	const rd_kafka_topic_result_t **res;
+	char errbuf[512];
+	size_t n;
+	int status = 2;
+
+	if (!(kconf = kx_kafka_conf_new(c->brokers, NULL, &c->props, errbuf,
+					sizeof(errbuf)))) {
+		fprintf(stderr, "kx-admin: %s\n", errbuf);
+		return 2;
+	}
+	if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, errbuf,
+				sizeof(errbuf)))) {
+		rd_kafka_conf_destroy(kconf);
+		fprintf(stderr, "kx-admin: %s\n", errbuf);
+		return 2;
+	}
+	for (int f = 0; f < KX_FAMILY__COUNT; f++) {
+		char name[256];
+		kx_kafka_topic(c->topic_prefix, f, name, sizeof(name));
+		topics[f] = rd_kafka_NewTopic_new(name, (int)c->partitions,
+						  (int)c->replication, errbuf,
+						  sizeof(errbuf));
+		if (!topics[f]) {
+			fprintf(stderr, "kx-admin: topic '%s': %s\n", name,
+				errbuf);
+			goto out;
+		}
+	}
+	q = rd_kafka_queue_new(rk);
+	rd_kafka_CreateTopics(rk, topics, KX_FAMILY__COUNT, NULL, q);
+	ev = rd_kafka_queue_poll(q, 60000);
+	if (!ev || rd_kafka_event_error(ev)) {
+		fprintf(stderr, "kx-admin: cannot create topics: %s\n",
+			ev ? rd_kafka_event_error_string(ev)
+			   : "no answer from Kafka within 60 s");
+		goto out;
+	}
+	res = rd_kafka_CreateTopics_result_topics(
+		rd_kafka_event_CreateTopics_result(ev), &n);
+	status = 0;
+	for (size_t i = 0; i < n; i++) {
+		rd_kafka_resp_err_t err = rd_kafka_topic_result_error(res[i]);
+		const char *name = rd_kafka_topic_result_name(res[i]);
+		if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+			printf("kx-admin: topic '%s' exists\n", name);
+		} else if (err) {
+			fprintf(stderr, "kx-admin: cannot create topic '%s': "
+					"%s\n",
+				name, rd_kafka_topic_result_error_string(res[i]));
+			status = 2;
+		} else {
+			printf("kx-admin: topic '%s' created (%ld partitions)\n",
+			       name, c->partitions);
+		}
+	}
+out:
+	if (ev)
+		rd_kafka_event_destroy(ev);
+	if (q)
+		rd_kafka_queue_destroy(q);
+	for (int f = 0; f < KX_FAMILY__COUNT; f++)
+		if (topics[f])
+			rd_kafka_NewTopic_destroy(topics[f]);
+	rd_kafka_destroy(rk);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config conf = {0};
+	struct kx_strv args = {0};
+	char errbuf[512];
+	int rc, status = 2;
+	const char *cmd;
+
+	rc = kx_conf_parse(options, &conf, argc, argv, &args, errbuf,
+			   sizeof(errbuf));
+	if (rc == KX_CONF_HELP) {
+		usage(stdout);
+		status = 0;
+		goto out;
+	}
+	if (rc == KX_CONF_VERSION) {
+		printf("kx-admin %s\n", KX_VERSION);
+		status = 0;
+		goto out;
+	}
+	if (rc) {
+		fprintf(stderr, "kx-admin: %s\n", errbuf);
+		goto out;
+	}
+	cmd = args.n ? args.v[0] : "";
+	if (!strcmp(cmd, "migrate") && args.n == 1)
+		status = cmd_migrate(&conf);
+	else if (!strcmp(cmd, "verify") && args.n == 1)
+		status = cmd_verify(&conf);
+	else if (!strcmp(cmd, "rebuild") && args.n == 1)
+		status = cmd_rebuild(&conf);
+	else if (!strcmp(cmd, "targets") && args.n == 3 &&
+		 !strcmp(args.v[1], "load"))
+		status = cmd_targets_load(&conf, args.v[2]);
+	else if (!strcmp(cmd, "topics") && args.n == 2 &&
+		 !strcmp(args.v[1], "create"))
+		status = cmd_topics_create(&conf);
+	else {
+		if (*cmd)
+			fprintf(stderr, "kx-admin: unknown command '%s'\n",
+				cmd);
+		usage(stderr);
+	}
+out:
+	kx_strv_release(&args);
+	kx_conf_release(options, &conf);
+	return status;
+}

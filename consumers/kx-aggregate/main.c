@@ -1,0 +1,598 @@
+/*
+ * kx-aggregate: the consumer service. Folds the KX topics into PostgreSQL
+ * with exactly-once effect: each batch commits its history rows, entity
+ * states, aggregate deltas, rejected messages and offsets in one
+ * transaction, and the offset update is guarded so a zombie or a rewound
+ * database can never count a message twice (docs/exactly-once.md).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fold.h"
+#include "kx/arena.h"
+#include "kx/codec.h"
+#include "kx/conf.h"
+#include "kx/err.h"
+#include "kx/kafka.h"
+#include "kx/log.h"
+#include "kx/registry.h"
+#include "metrics.h"
+#include "source.h"
+#include "store.h"
+
+struct config {
+	char *brokers;
+	struct kx_strv props;
+	char *db;
+	char *group;
+	char *topic_prefix;
+	long batch_max;
+	long batch_ms;
+	char *http;
+	bool until_caught_up;
+	bool check;
+	char *schema_registry;
+	char *log_level;
+	bool dump_config;
+};
+
+#define OFF(f) offsetof(struct config, f)
+static const struct kx_conf_entry options[] = {
+	{"brokers", 'b', KX_CONF_STR, NULL, "KX_BROKERS", OFF(brokers),
+	 "HOST:PORT,...", "Kafka bootstrap servers", 0, 0},
+	{"property", 'X', KX_CONF_LIST, NULL, NULL, OFF(props), "KEY=VALUE",
+	 "any librdkafka consumer property (repeatable)", 0, 0},
+	{"db", 'd', KX_CONF_STR, "", "KX_DB", OFF(db), "CONNINFO",
+	 "libpq connection string; empty uses the PG* variables", 0, 0},
+	{"group", 'g', KX_CONF_STR, "kx-aggregate", "KX_GROUP", OFF(group),
+	 "ID", "consumer group id; also keys the offsets in PostgreSQL", 0, 0},
+	{"topic-prefix", 0, KX_CONF_STR, "kx.", "KX_TOPIC_PREFIX",
+	 OFF(topic_prefix), "PREFIX", "prefix of the topic names", 0, 0},
+	{"batch-max", 0, KX_CONF_INT, "5000", "KX_BATCH_MAX", OFF(batch_max),
+	 "N", "most messages per batch (one transaction)", 1, 1000000},
+	{"batch-ms", 0, KX_CONF_INT, "200", "KX_BATCH_MS", OFF(batch_ms), "MS",
+	 "longest time to collect a batch", 1, 600000},
+	{"http", 0, KX_CONF_STR, NULL, "KX_HTTP", OFF(http), "ADDR:PORT",
+	 "serve /healthz, /readyz and /metrics", 0, 0},
+	{"until-caught-up", 0, KX_CONF_BOOL, "false", NULL,
+	 OFF(until_caught_up), NULL,
+	 "exit 0 once the end offsets found at start-up are reached", 0, 0},
+	{"check", 0, KX_CONF_BOOL, "false", NULL, OFF(check), NULL,
+	 "validate the config and the connections, then exit", 0, 0},
+	{"schema-registry", 0, KX_CONF_STR, NULL, "KX_SCHEMA_REGISTRY",
+	 OFF(schema_registry), "URL",
+	 "fetch unknown schema ids from this Confluent-compatible registry",
+	 0, 0},
+	{"log-level", 0, KX_CONF_STR, "info", "KX_LOG_LEVEL", OFF(log_level),
+	 "LEVEL", "error, warn, info or debug", 0, 0},
+	{"dump-config", 0, KX_CONF_BOOL, "false", NULL, OFF(dump_config), NULL,
+	 "print an example config file with every key and exit", 0, 0},
+	KX_CONF_END};
+
+static const char *const consumer_defaults[] = {
+	"enable.auto.commit=false",
+	"enable.auto.offset.store=false",
+	"auto.offset.reset=earliest",
+	"isolation.level=read_committed",
+	"partition.assignment.strategy=range",
+	"enable.partition.eof=true",
+	"session.timeout.ms=10000",
+	"queued.max.messages.kbytes=16384",
+	"fetch.max.bytes=8388608",
+	NULL};
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_signal(int sig)
+{
+	/* A second SIGINT means "now": no drain. */
+	if (stopping && sig == SIGINT)
+		_exit(130);
+	stopping = 1;
+}
+
+struct batch {
+	rd_kafka_message_t **raw;
+	struct msg *msgs;
+	size_t n, cap;
+	struct kx_arena arena;
+};
+
+struct app {
+	struct config *conf;
+	struct store *st;
+	struct source src;
+	struct kx_codec *codec;
+	struct kx_registry *registry;
+	struct fold fold;
+	struct batch b;
+	struct metrics metrics;
+	struct part *ends; /* --until-caught-up: the ends to reach */
+	size_t n_ends;
+	int end_left;
+};
+
+static void
+usage(FILE *fp)
+{
+	fputs("usage: kx-aggregate [OPTION...]\n\n"
+	      "Consumes the KX topics and folds them into PostgreSQL (schema "
+	      "kx) with\nexactly-once effect. Runs in the foreground and logs "
+	      "to stderr. SIGTERM or\nSIGINT finishes the current batch and "
+	      "exits 0; a second SIGINT exits at once.\n\nOptions:\n",
+	      fp);
+	kx_conf_usage(fp, options);
+}
+
+static long
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
+static void
+batch_clear(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		rd_kafka_message_destroy(b->raw[i]);
+	b->n = 0;
+	kx_arena_reset(&b->arena);
+}
+
+static int
+batch_push(struct batch *b, rd_kafka_message_t *m)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 1024;
+		void *r = realloc(b->raw, cap * sizeof(*b->raw));
+		if (!r)
+			return KX_ENOMEM;
+		b->raw = r;
+		r = realloc(b->msgs, cap * sizeof(*b->msgs));
+		if (!r)
+			return KX_ENOMEM;
+		b->msgs = r;
+		b->cap = cap;
+	}
+	b->raw[b->n++] = m;
+	return 0;
+}
+
+/* Decodes one message, or records why it cannot be accepted. */
+static void
+decode(struct app *app, rd_kafka_message_t *m, struct msg *out)
+{
+	struct kx_arena *a = &app->b.arena;
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	enum kx_family family;
+	struct kx_event *ev;
+	char errbuf[512];
+	int32_t id;
+
+	memset(out, 0, sizeof(*out));
+	out->topic = topic;
+	out->partition = m->partition;
+	out->offset = m->offset;
+	out->key = m->key;
+	out->keylen = m->key_len;
+	out->value = m->payload;
+	out->len = m->len;
+	if (kx_kafka_topic_family(app->conf->topic_prefix, topic, &family))
+		family = KX_FAMILY_PAIRING;
+	out->shard = (int32_t)family * 10000 + m->partition;
+
+	if (!(ev = kx_arena_alloc(a, sizeof(*ev)))) {
+		out->reason = "out of memory";
+		return;
+	}
+	if (!m->payload || m->len == 0) {
+		out->reason = "empty value";
+		return;
+	}
+	if (kx_codec_decode(app->codec, m->payload, m->len, a, ev, &id, errbuf,
+			    sizeof(errbuf))) {
+		out->reason = kx_arena_strdup(a, errbuf);
+		return;
+	}
+	if (kx_event_type_family(ev->type) != family) {
+		snprintf(errbuf, sizeof(errbuf),
+			 "a %s event does not belong on topic '%s'",
+			 kx_event_type_name(ev->type), topic);
+		out->reason = kx_arena_strdup(a, errbuf);
+		return;
+	}
+	if (!m->key) {
+		out->reason = "message has no key";
+		return;
+	}
+	if (m->key_len != strlen(kx_event_key(ev)) ||
+	    memcmp(m->key, kx_event_key(ev), m->key_len)) {
+		snprintf(errbuf, sizeof(errbuf),
+			 "message key does not match the event's entity key "
+			 "'%s'",
+			 kx_event_key(ev));
+		out->reason = kx_arena_strdup(a, errbuf);
+		return;
+	}
+	out->ev = ev;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR && !stopping)
+		;
+}
+
+/* Reports whether every end found at start-up is reached. */
+static void
+note_offset(void *opaque, const char *topic, int32_t partition, int64_t next)
+{
+	struct app *app = opaque;
+
+	for (size_t i = 0; i < app->n_ends; i++)
+		if (app->ends[i].partition == partition &&
+		    !strcmp(app->ends[i].topic, topic) &&
+		    next >= app->ends[i].expected)
+			app->ends[i].eof = app->ends[i].expected;
+}
+
+static bool
+caught_up(struct app *app)
+{
+	char errbuf[512];
+	bool all = true;
+
+	if (store_each_offset(app->st, note_offset, app, errbuf,
+			      sizeof(errbuf)))
+		return false;
+	for (size_t i = 0; i < app->n_ends; i++) {
+		struct part *e = &app->ends[i];
+		/* Reached through the database, or the partition is empty
+		 * past its start (transaction markers only), as EOF said. */
+		struct part *p = source_part(&app->src, e->topic, e->partition);
+		if (e->eof >= e->expected)
+			continue;
+		if (p && p->eof >= e->expected)
+			continue;
+		all = false;
+	}
+	return all;
+}
+
+/*
+ * Commits the batch, retrying on database errors with backoff for as long
+ * as it takes (nothing is lost: the messages stay in memory and the offsets
+ * do not move). Returns 0, or KX_EFENCED when the batch must be dropped.
+ */
+static int
+commit_batch(struct app *app)
+{
+	struct batch *b = &app->b;
+	struct offset_move *moves = NULL;
+	size_t n_moves = 0;
+	long backoff = 100, t0 = now_us(), n_new = 0;
+	char errbuf[1024];
+	int rc;
+
+	moves = kx_arena_calloc(&b->arena, app->src.n_parts + 1,
+				sizeof(*moves));
+	if (!moves)
+		return KX_ENOMEM;
+	for (size_t i = 0; i < b->n; i++) {
+		struct msg *m = &b->msgs[i];
+		struct part *p = source_part(&app->src, m->topic, m->partition);
+		size_t j;
+		if (!p)
+			continue;
+		for (j = 0; j < n_moves; j++)
+			if (moves[j].partition == m->partition &&
+			    !strcmp(moves[j].topic, m->topic))
+				break;
+		if (j == n_moves) {
+			moves[j].topic = p->topic;
+			moves[j].partition = p->partition;
+			moves[j].expected = p->expected;
+			n_moves++;
+		}
+		if (m->offset + 1 > moves[j].next)
+			moves[j].next = m->offset + 1;
+	}
+
+	for (;;) {
+		rc = store_resolve_parties(app->st, b->msgs, b->n, &b->arena,
+					   errbuf, sizeof(errbuf));
+		if (!rc) {
+			fold_reset(&app->fold);
+			rc = store_apply(app->st, b->msgs, b->n, moves, n_moves,
+					 &app->fold, &n_new, errbuf,
+					 sizeof(errbuf));
+		}
+		if (!rc || rc == KX_EFENCED)
+			break;
+		if (stopping) {
+			/* Nothing is lost: the offsets did not move, so the
+			 * next run reads this batch again. */
+			kx_log_warn("aggregate",
+				    "stopping with an uncommitted batch of %zu "
+				    "messages; it will be read again",
+				    b->n);
+			return KX_EINTR;
+		}
+		atomic_fetch_add(&app->metrics.db_errors, 1);
+		atomic_store(&app->metrics.db_ok, store_connected(app->st));
+		kx_log_warn("aggregate", "batch not committed: %s; retrying in "
+					 "%ld ms",
+			    errbuf, backoff);
+		/* No polling meanwhile: that would hand out messages past
+		 * the batch. If the outage outlasts max.poll.interval.ms the
+		 * group moves on; the next poll then revokes, and the stored
+		 * offsets tell the new owner where to start. */
+		sleep_ms(backoff);
+		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+	}
+	if (rc == KX_EFENCED) {
+		atomic_fetch_add(&app->metrics.fenced, 1);
+		kx_log_warn("aggregate", "%s; re-seeking to the stored offsets",
+			    errbuf);
+		if (source_reseek(&app->src, errbuf, sizeof(errbuf)))
+			kx_log_error("aggregate", "cannot re-seek: %s", errbuf);
+		return rc;
+	}
+	if (rc)
+		return rc;
+	atomic_store(&app->metrics.db_ok, 1);
+	for (size_t j = 0; j < n_moves; j++) {
+		struct part *p = source_part(&app->src, moves[j].topic,
+					     moves[j].partition);
+		if (p)
+			p->expected = moves[j].next;
+	}
+	source_commit_async(&app->src, moves, n_moves);
+	{
+		long dups = 0, rej = 0;
+		for (size_t i = 0; i < b->n; i++) {
+			rej += !b->msgs[i].ev;
+			dups += b->msgs[i].ev && b->msgs[i].dup;
+		}
+		atomic_fetch_add(&app->metrics.events_new, n_new);
+		atomic_fetch_add(&app->metrics.events_duplicate, dups);
+		atomic_fetch_add(&app->metrics.rejected, rej);
+		metrics_observe_batch(&app->metrics, now_us() - t0);
+		kx_log_debug("aggregate",
+			     "batch of %zu: %ld new, %ld duplicate, %ld "
+			     "rejected",
+			     b->n, n_new, dups, rej);
+	}
+	atomic_store(&app->metrics.lag, source_lag(&app->src));
+	return 0;
+}
+
+static int
+run(struct app *app)
+{
+	struct batch *b = &app->b;
+	long last_check = 0;
+
+	while (!stopping) {
+		long deadline = now_us() + app->conf->batch_ms * 1000L;
+		bool idle = true;
+
+		while (b->n < (size_t)app->conf->batch_max && !stopping) {
+			long left = (deadline - now_us()) / 1000;
+			rd_kafka_message_t *m;
+			if (left <= 0)
+				break;
+			m = rd_kafka_consumer_poll(app->src.rk, (int)left);
+			if (app->src.revoked) {
+				batch_clear(b);
+				app->src.revoked = false;
+			}
+			if (!m)
+				continue;
+			if (m->err) {
+				if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+					struct part *p = source_part(
+						&app->src,
+						rd_kafka_topic_name(m->rkt),
+						m->partition);
+					if (p)
+						p->eof = m->offset;
+				} else {
+					kx_log_warn("aggregate", "kafka: %s",
+						    rd_kafka_message_errstr(m));
+				}
+				rd_kafka_message_destroy(m);
+				continue;
+			}
+			app->src.kafka_ok = 1;
+			idle = false;
+			if (batch_push(b, m)) {
+				rd_kafka_message_destroy(m);
+				return KX_ENOMEM;
+			}
+			decode(app, m, &b->msgs[b->n - 1]);
+		}
+		atomic_store(&app->metrics.kafka_ok, app->src.kafka_ok);
+		if (b->n) {
+			int rc = commit_batch(app);
+			batch_clear(b);
+			if (rc == KX_EINTR)
+				return 0;
+			if (rc && rc != KX_EFENCED)
+				return rc;
+		}
+		if (app->conf->until_caught_up &&
+		    (idle || now_us() - last_check > 1000000L)) {
+			last_check = now_us();
+			if (caught_up(app)) {
+				kx_log_info("aggregate", "caught up");
+				return 0;
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+setup(struct app *app, char *errbuf, size_t errlen)
+{
+	struct config *c = app->conf;
+	rd_kafka_conf_t *kconf;
+	char rkerr[256];
+
+	if (!(app->codec = kx_codec_new(errbuf, errlen)))
+		return KX_ESCHEMA;
+	if (c->schema_registry && *c->schema_registry) {
+		if (!(app->registry = kx_registry_new(c->schema_registry,
+						      errbuf, errlen)))
+			return KX_ECONFIG;
+		kx_codec_set_resolver(app->codec, kx_registry_fetch,
+				      app->registry);
+	}
+	if (!(app->st = store_new(c->db, c->group))) {
+		snprintf(errbuf, errlen, "out of memory");
+		return KX_ENOMEM;
+	}
+	if (store_ping(app->st, errbuf, errlen))
+		return KX_EDB;
+	atomic_store(&app->metrics.db_ok, 1);
+	if (!(kconf = kx_kafka_conf_new(c->brokers, consumer_defaults,
+					&c->props, errbuf, errlen)))
+		return KX_ECONFIG;
+	if (rd_kafka_conf_set(kconf, "group.id", c->group, rkerr,
+			      sizeof(rkerr)) != RD_KAFKA_CONF_OK) {
+		snprintf(errbuf, errlen, "'group': %s", rkerr);
+		rd_kafka_conf_destroy(kconf);
+		return KX_ECONFIG;
+	}
+	if (source_init(&app->src, kconf, app->st, c->topic_prefix, errbuf,
+			errlen))
+		return KX_EKAFKA;
+	atomic_store(&app->metrics.kafka_ok, 1);
+	if (c->check || c->until_caught_up) {
+		int rc = source_high_watermarks(&app->src, &app->ends,
+						&app->n_ends, errbuf, errlen);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config conf = {0};
+	struct kx_strv args = {0};
+	struct app app;
+	struct sigaction sa;
+	enum kx_log_level level;
+	void *http = NULL;
+	char errbuf[1024];
+	int rc, status = 2;
+
+	memset(&app, 0, sizeof(app));
+	app.conf = &conf;
+	fold_init(&app.fold);
+	kx_arena_init(&app.b.arena);
+	rc = kx_conf_parse(options, &conf, argc, argv, &args, errbuf,
+			   sizeof(errbuf));
+	if (rc == KX_CONF_HELP) {
+		usage(stdout);
+		status = 0;
+		goto out;
+	}
+	if (rc == KX_CONF_VERSION) {
+		printf("kx-aggregate %s\n", KX_VERSION);
+		status = 0;
+		goto out;
+	}
+	if (rc) {
+		fprintf(stderr, "kx-aggregate: %s\n", errbuf);
+		goto out;
+	}
+	if (conf.dump_config) {
+		kx_conf_example(stdout, options);
+		status = 0;
+		goto out;
+	}
+	if (args.n) {
+		fprintf(stderr, "kx-aggregate: unexpected argument '%s' (see "
+				"--help)\n",
+			args.v[0]);
+		goto out;
+	}
+	if (kx_log_level_parse(conf.log_level, &level)) {
+		fprintf(stderr, "kx-aggregate: 'log-level': '%s' is not one of "
+				"error, warn, info, debug\n",
+			conf.log_level);
+		goto out;
+	}
+	kx_log_set_level(level);
+	kx_codec_global_init();
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN; /* logs go to stderr: nothing to reopen */
+	sigaction(SIGHUP, &sa, NULL);
+
+	if (setup(&app, errbuf, sizeof(errbuf))) {
+		kx_log_error("aggregate", "%s", errbuf);
+		goto out;
+	}
+	if (conf.check) {
+		printf("kx-aggregate: config ok, PostgreSQL ok, Kafka ok (%zu "
+		       "partitions)\n",
+		       app.n_ends);
+		status = 0;
+		goto out;
+	}
+	if (conf.http && *conf.http &&
+	    !(http = http_start(conf.http, &app.metrics, errbuf,
+				sizeof(errbuf)))) {
+		kx_log_error("aggregate", "%s", errbuf);
+		goto out;
+	}
+	kx_log_info("aggregate", "started: group '%s', batches of up to %ld "
+				 "messages or %ld ms",
+		    conf.group, conf.batch_max, conf.batch_ms);
+	rc = run(&app);
+	if (rc) {
+		kx_log_error("aggregate", "stopping: %s", kx_strerror(rc));
+		status = 1;
+	} else {
+		kx_log_info("aggregate", "stopped");
+		status = 0;
+	}
+out:
+	http_stop(http);
+	batch_clear(&app.b);
+	free(app.b.raw);
+	free(app.b.msgs);
+	kx_arena_release(&app.b.arena);
+	if (app.src.rk)
+		source_release(&app.src);
+	free(app.ends);
+	store_free(app.st);
+	kx_registry_free(app.registry);
+	kx_codec_free(app.codec);
+	fold_release(&app.fold);
+	kx_strv_release(&args);
+	kx_conf_release(options, &conf);
+	return status;
+}

@@ -1,0 +1,39 @@
+/*
+ * kx-aggregate's counters and gauges, written by the main loop and read by
+ * the HTTP thread. Every field is atomic, so no lock is needed and a
+ * scrape never stalls a batch.
+ */
+#ifndef KX_AGGREGATE_METRICS_H
+#define KX_AGGREGATE_METRICS_H
+
+#include <stdatomic.h>
+
+struct metrics {
+	atomic_long events_new;
+	atomic_long events_duplicate;
+	atomic_long rejected;
+	atomic_long batches;
+	atomic_long fenced;
+	atomic_long db_errors;
+	atomic_long lag;
+	atomic_long batch_us_sum;    /* total batch latency, microseconds */
+	atomic_long batch_le[8];     /* histogram buckets, cumulative */
+	atomic_int kafka_ok;
+	atomic_int db_ok;
+};
+
+/* Bucket bounds of the batch latency histogram, in seconds. */
+extern const double metrics_buckets[8];
+
+void metrics_observe_batch(struct metrics *m, long us);
+
+/*
+ * Serves /healthz, /readyz and /metrics on addr ("127.0.0.1:9464" or
+ * ":9464") from its own thread. Returns an opaque handle, or NULL with a
+ * reason in errbuf.
+ */
+void *http_start(const char *addr, struct metrics *m, char *errbuf,
+		 size_t errlen);
+void http_stop(void *handle);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * The Kafka side of kx-aggregate: a consumer-group member on the three KX
+ * topics whose start positions come from PostgreSQL, never from Kafka's
+ * committed offsets (those are written only for lag tools).
+ *
+ * Partition bookkeeping: for each assigned partition, the stored next
+ * offset the next batch builds on ("expected"), which the offset guard
+ * compares with the database.
+ */
+#ifndef KX_AGGREGATE_SOURCE_H
+#define KX_AGGREGATE_SOURCE_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct part {
+	char topic[256];
+	int32_t partition;
+	int64_t expected; /* -1: no stored offset yet */
+	int64_t eof;      /* offset of the last partition EOF seen, or -1 */
+};
+
+struct source {
+	rd_kafka_t *rk;
+	struct store *st;
+	char *prefix;
+	struct part *parts;
+	size_t n_parts;
+	bool revoked;           /* a revoke happened: drop the batch */
+	volatile int kafka_ok;  /* brokers reachable, as far as we know */
+	int assign_errors;
+};
+
+/*
+ * Creates the consumer (Ownership: takes conf) and subscribes to the
+ * prefix's three topics. Returns 0, or KX_EKAFKA with a reason in errbuf.
+ */
+int source_init(struct source *src, rd_kafka_conf_t *conf, struct store *st,
+		const char *prefix, char *errbuf, size_t errlen);
+void source_release(struct source *src);
+
+/* The partition's bookkeeping, or NULL when not assigned. */
+struct part *source_part(struct source *src, const char *topic,
+			 int32_t partition);
+
+/*
+ * Re-reads the stored offsets of every assigned partition and assigns
+ * again from them (after the offset guard fenced a batch).
+ */
+int source_reseek(struct source *src, char *errbuf, size_t errlen);
+
+/* Commits offsets to Kafka asynchronously, for lag tools only. */
+void source_commit_async(struct source *src,
+			 const struct offset_move *moves, size_t n);
+
+/* Sum over assigned partitions of high watermark - expected (cached). */
+long source_lag(struct source *src);
+
+/*
+ * Fills the high watermarks of every partition of the three topics (for
+ * --until-caught-up). *out is malloc'd. Returns 0 or KX_EKAFKA.
+ */
+int source_high_watermarks(struct source *src, struct part **out, size_t *n,
+			   char *errbuf, size_t errlen);
+
+#endif

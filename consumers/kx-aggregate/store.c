@@ -1,0 +1,1503 @@
+/*
+ * PostgreSQL I/O for kx-aggregate.
+ *
+ * A batch is: resolve parties (own short transaction), then BEGIN; COPY the
+ * batch's events into a staging table and insert the ones not seen before
+ * (RETURNING tells which are new: the database is the deduplication
+ * authority, also across instances); lock and load the touched entities;
+ * fold; COPY the new entity rows and the deltas into staging tables and
+ * upsert them in one multi-statement round trip; move the offsets under
+ * the guard; COMMIT. Staging tables are session temp tables emptied at
+ * commit, so the session's jit=off and synchronous_commit=off are the only
+ * per-connection settings (see docs/exactly-once.md for why the latter is
+ * safe).
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kx/buf.h"
+#include "kx/err.h"
+#include "kx/log.h"
+#include "kx/party.h"
+#include "kx/timeutil.h"
+#include "kx/validate.h"
+#include "store.h"
+
+/* Columns of the entity tables, in the order each kind lists them. */
+enum col {
+	C_ID,
+	C_SHARD,
+	C_PROGRAMME,
+	C_STATE,
+	C_SOURCE,
+	C_GEO,
+	C_COOP,
+	C_PILOT,
+	C_PAIRING_ID,
+	C_VISIT_TYPE,
+	C_FORMAT,
+	C_START,
+	C_END,
+	C_PARTICIPANTS,
+	C_TITLE,
+	C_PRODUCT,
+	C_PRACTICE_ID,
+	C_SDGS,
+	C_GOALS,
+	C_TARGETS,
+	C_THEMES,
+	C_PARTIES,
+	C_LAST_AT,
+	C_LAST_ID,
+	C_FIRST_AT,
+	C_FIRST_ID,
+	C_HELD_AT,
+	C_HELD_ID,
+	C_HELD_PARTICIPANTS,
+	C__END
+};
+
+struct kind_spec {
+	const char *table;
+	const char *first; /* name stem of the first_* markers, or NULL */
+	enum col cols[C__END + 1];
+};
+
+static const struct kind_spec kinds[ENT__COUNT] = {
+	{"pairings",
+	 "matched",
+	 {C_ID, C_SHARD, C_PROGRAMME, C_STATE, C_SOURCE, C_GEO, C_COOP,
+	  C_PILOT, C_SDGS, C_GOALS, C_TARGETS, C_THEMES, C_PARTIES, C_LAST_AT,
+	  C_LAST_ID, C_FIRST_AT, C_FIRST_ID, C__END}},
+	{"visits",
+	 "held",
+	 {C_ID, C_SHARD, C_PROGRAMME, C_STATE, C_SOURCE, C_GEO, C_PAIRING_ID,
+	  C_VISIT_TYPE, C_FORMAT, C_START, C_END, C_PARTICIPANTS, C_SDGS,
+	  C_GOALS, C_TARGETS, C_THEMES, C_PARTIES, C_LAST_AT, C_LAST_ID,
+	  C_FIRST_AT, C_FIRST_ID, C_HELD_AT, C_HELD_ID, C_HELD_PARTICIPANTS,
+	  C__END}},
+	{"practices",
+	 NULL,
+	 {C_ID, C_SHARD, C_PROGRAMME, C_STATE, C_SOURCE, C_GEO, C_TITLE,
+	  C_PRODUCT, C_SDGS, C_GOALS, C_TARGETS, C_THEMES, C_PARTIES, C_LAST_AT,
+	  C_LAST_ID, C__END}},
+	{"transfers",
+	 "replicated",
+	 {C_ID, C_SHARD, C_PROGRAMME, C_STATE, C_SOURCE, C_GEO, C_PRACTICE_ID,
+	  C_SDGS, C_GOALS, C_TARGETS, C_THEMES, C_PARTIES, C_LAST_AT, C_LAST_ID,
+	  C_FIRST_AT, C_FIRST_ID, C__END}},
+};
+
+static const char *const id_cols[ENT__COUNT] = {"pairing_id", "visit_id",
+						"practice_id", "transfer_id"};
+
+enum coltype { T_TEXT, T_INT, T_DATE, T_TS, T_ARR };
+
+static enum coltype
+col_type(enum col c)
+{
+	switch (c) {
+	case C_SHARD:
+	case C_PILOT:
+	case C_PARTICIPANTS:
+	case C_HELD_PARTICIPANTS:
+		return T_INT;
+	case C_START:
+	case C_END:
+		return T_DATE;
+	case C_LAST_AT:
+	case C_FIRST_AT:
+	case C_HELD_AT:
+		return T_TS;
+	case C_SDGS:
+	case C_GOALS:
+	case C_TARGETS:
+	case C_THEMES:
+	case C_PARTIES:
+		return T_ARR;
+	default:
+		return T_TEXT;
+	}
+}
+
+/* The column's name in the kind's table. */
+static void
+col_name(enum ent_kind kind, enum col c, char *out, size_t outlen)
+{
+	static const char *const names[C__END] = {
+		[C_SHARD] = "shard",
+		[C_PROGRAMME] = "programme",
+		[C_STATE] = "state",
+		[C_SOURCE] = "source",
+		[C_GEO] = "geo_area",
+		[C_COOP] = "cooperation_type",
+		[C_PILOT] = "pilot_projects",
+		[C_PAIRING_ID] = "pairing_id",
+		[C_VISIT_TYPE] = "visit_type",
+		[C_FORMAT] = "format",
+		[C_START] = "start_date",
+		[C_END] = "end_date",
+		[C_PARTICIPANTS] = "participants",
+		[C_TITLE] = "title",
+		[C_PRODUCT] = "product_type",
+		[C_PRACTICE_ID] = "practice_id",
+		[C_SDGS] = "sdgs",
+		[C_GOALS] = "goals",
+		[C_TARGETS] = "targets",
+		[C_THEMES] = "themes",
+		[C_PARTIES] = "party_ids",
+		[C_LAST_AT] = "last_event_at",
+		[C_LAST_ID] = "last_event_id",
+		[C_HELD_AT] = "held_newest_at",
+		[C_HELD_ID] = "held_newest_id",
+		[C_HELD_PARTICIPANTS] = "held_participants",
+	};
+
+	if (c == C_ID)
+		snprintf(out, outlen, "%s", id_cols[kind]);
+	else if (c == C_FIRST_AT)
+		snprintf(out, outlen, "first_%s_at", kinds[kind].first);
+	else if (c == C_FIRST_ID)
+		snprintf(out, outlen, "first_%s_id", kinds[kind].first);
+	else
+		snprintf(out, outlen, "%s", names[c]);
+}
+
+struct store {
+	PGconn *conn;
+	char *conninfo;
+	char *group;
+	char *load_sql[ENT__COUNT];   /* SELECT ... FOR UPDATE */
+	char *upsert_sql;             /* every upsert of a batch */
+	struct kx_hash party_cache;   /* "CC\tname" -> party id */
+	struct kx_arena cache_arena;
+};
+
+/* ---- SQL text built once from the column tables (never from input) ---- */
+
+static char *
+build_load_sql(enum ent_kind kind)
+{
+	struct kx_buf b = KX_BUF_INIT;
+	char name[64];
+
+	kx_buf_adds(&b, "SELECT ");
+	for (const enum col *c = kinds[kind].cols; *c != C__END; c++) {
+		col_name(kind, *c, name, sizeof(name));
+		if (c != kinds[kind].cols)
+			kx_buf_adds(&b, ", ");
+		switch (col_type(*c)) {
+		case T_TS:
+			kx_buf_addf(&b,
+				    "(extract(epoch FROM %s) * 1000000)::bigint",
+				    name);
+			break;
+		case T_DATE:
+			kx_buf_addf(&b, "(%s - date '1970-01-01')", name);
+			break;
+		default:
+			kx_buf_adds(&b, name);
+		}
+	}
+	kx_buf_addf(&b, " FROM kx.%s WHERE %s = ANY ($1::text[]) FOR UPDATE",
+		    kinds[kind].table, id_cols[kind]);
+	return b.data;
+}
+
+static void
+add_entity_upsert(struct kx_buf *b, enum ent_kind kind)
+{
+	char name[64];
+	const enum col *c;
+
+	kx_buf_addf(b, "INSERT INTO kx.%s AS t (", kinds[kind].table);
+	for (c = kinds[kind].cols; *c != C__END; c++) {
+		col_name(kind, *c, name, sizeof(name));
+		kx_buf_addf(b, "%s%s", c == kinds[kind].cols ? "" : ", ", name);
+	}
+	kx_buf_adds(b, ") SELECT ");
+	for (c = kinds[kind].cols; *c != C__END; c++) {
+		col_name(kind, *c, name, sizeof(name));
+		kx_buf_addf(b, "%s%s", c == kinds[kind].cols ? "" : ", ", name);
+	}
+	kx_buf_addf(b, " FROM s_%s ON CONFLICT (%s) DO UPDATE SET updated_at = now()",
+		    kinds[kind].table, id_cols[kind]);
+	for (c = kinds[kind].cols + 1; *c != C__END; c++) {
+		col_name(kind, *c, name, sizeof(name));
+		kx_buf_addf(b, ", %s = EXCLUDED.%s", name, name);
+	}
+	kx_buf_adds(b, ";\n");
+}
+
+static char *
+build_upsert_sql(void)
+{
+	struct kx_buf b = KX_BUF_INIT;
+
+	for (int k = 0; k < ENT__COUNT; k++)
+		add_entity_upsert(&b, k);
+
+	kx_buf_adds(&b, "INSERT INTO kx.agg_cell AS a (dim, programme, goal, "
+			"target, shard");
+	for (int i = 0; i < M__COUNT; i++)
+		kx_buf_addf(&b, ", %s", measure_columns[i]);
+	kx_buf_adds(&b, ", last_event_at) SELECT dim, programme, goal, target, "
+			"shard");
+	for (int i = 0; i < M__COUNT; i++)
+		kx_buf_addf(&b, ", %s", measure_columns[i]);
+	kx_buf_adds(&b, ", last_event_at FROM s_cell ORDER BY 1, 2, 3, 4, 5 "
+			"ON CONFLICT (dim, programme, goal, target, shard) DO "
+			"UPDATE SET last_event_at = greatest(a.last_event_at, "
+			"EXCLUDED.last_event_at)");
+	for (int i = 0; i < M__COUNT; i++)
+		kx_buf_addf(&b, ", %s = a.%s + EXCLUDED.%s", measure_columns[i],
+			    measure_columns[i], measure_columns[i]);
+	kx_buf_adds(&b, ";\n");
+
+	/* A cell whose newest entity left it gets its last_event_at
+	 * recomputed from the (already updated) entity tables. */
+	kx_buf_adds(&b,
+		    "UPDATE kx.agg_cell a SET last_event_at = kx.cell_last_event("
+		    "a.dim, a.programme, a.goal, a.target, a.shard) FROM s_cell s "
+		    "WHERE s.removed_last IS NOT NULL AND a.dim = s.dim AND "
+		    "a.programme = s.programme AND a.goal = s.goal AND a.target = "
+		    "s.target AND a.shard = s.shard AND (a.last_event_at IS NULL "
+		    "OR a.last_event_at <= s.removed_last);\n");
+
+	kx_buf_adds(&b,
+		    "INSERT INTO kx.agg_party AS a (dim, programme, goal, target, "
+		    "party_id, shard, refs) SELECT * FROM s_party ORDER BY 1, 2, "
+		    "3, 4, 5, 6 ON CONFLICT (dim, programme, goal, target, "
+		    "party_id, shard) DO UPDATE SET refs = a.refs + "
+		    "EXCLUDED.refs;\n");
+	kx_buf_adds(&b,
+		    "INSERT INTO kx.agg_monthly AS a (month, programme, shard, "
+		    "pairings_matched, visits_held, participants, "
+		    "transfers_replicated) SELECT * FROM s_month ORDER BY 1, 2, "
+		    "3 ON CONFLICT (month, programme, shard) DO UPDATE SET "
+		    "pairings_matched = a.pairings_matched + "
+		    "EXCLUDED.pairings_matched, visits_held = a.visits_held + "
+		    "EXCLUDED.visits_held, participants = a.participants + "
+		    "EXCLUDED.participants, transfers_replicated = "
+		    "a.transfers_replicated + EXCLUDED.transfers_replicated;\n");
+	kx_buf_adds(&b,
+		    "INSERT INTO kx.rejected_events (group_id, topic, partition, "
+		    "kafka_offset, key, value, reason) SELECT * FROM s_reject ON "
+		    "CONFLICT DO NOTHING;\n");
+	return b.data;
+}
+
+static const char *const session_sql =
+	"SET synchronous_commit = off;\n"
+	"SET jit = off;\n"
+	"SET TimeZone = 'UTC';\n"
+	"SET client_min_messages = warning;\n"
+	"CREATE TEMP TABLE IF NOT EXISTS s_events (LIKE kx.events INCLUDING DEFAULTS) ON COMMIT "
+	"DELETE ROWS;\n"
+	"CREATE TEMP TABLE IF NOT EXISTS s_pairings (LIKE kx.pairings INCLUDING DEFAULTS) ON "
+	"COMMIT DELETE ROWS;\n"
+	"CREATE TEMP TABLE IF NOT EXISTS s_visits (LIKE kx.visits INCLUDING DEFAULTS) ON COMMIT "
+	"DELETE ROWS;\n"
+	"CREATE TEMP TABLE IF NOT EXISTS s_practices (LIKE kx.practices INCLUDING DEFAULTS) ON "
+	"COMMIT DELETE ROWS;\n"
+	"CREATE TEMP TABLE IF NOT EXISTS s_transfers (LIKE kx.transfers INCLUDING DEFAULTS) ON "
+	"COMMIT DELETE ROWS;\n"
+	"CREATE TEMP TABLE IF NOT EXISTS s_cell (LIKE kx.agg_cell, "
+	"removed_last timestamptz) ON COMMIT DELETE ROWS;\n"
+	"CREATE TEMP TABLE IF NOT EXISTS s_party (LIKE kx.agg_party) ON COMMIT "
+	"DELETE ROWS;\n"
+	"CREATE TEMP TABLE IF NOT EXISTS s_month (LIKE kx.agg_monthly) ON "
+	"COMMIT DELETE ROWS;\n"
+	"CREATE TEMP TABLE IF NOT EXISTS s_reject (group_id text, topic text, "
+	"partition int, kafka_offset bigint, key bytea, value bytea, reason "
+	"text) ON COMMIT DELETE ROWS;\n";
+
+struct store *
+store_new(const char *conninfo, const char *group)
+{
+	struct store *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return NULL;
+	st->conninfo = strdup(conninfo ? conninfo : "");
+	st->group = strdup(group);
+	st->upsert_sql = build_upsert_sql();
+	for (int k = 0; k < ENT__COUNT; k++)
+		st->load_sql[k] = build_load_sql(k);
+	kx_hash_init(&st->party_cache);
+	kx_arena_init(&st->cache_arena);
+	if (!st->conninfo || !st->group || !st->upsert_sql) {
+		store_free(st);
+		return NULL;
+	}
+	return st;
+}
+
+void
+store_free(struct store *st)
+{
+	if (!st)
+		return;
+	if (st->conn)
+		PQfinish(st->conn);
+	for (int k = 0; k < ENT__COUNT; k++)
+		free(st->load_sql[k]);
+	free(st->upsert_sql);
+	free(st->conninfo);
+	free(st->group);
+	kx_hash_release(&st->party_cache);
+	kx_arena_release(&st->cache_arena);
+	free(st);
+}
+
+static void
+oneline(char *s)
+{
+	for (char *p = s; *p; p++)
+		if (*p == '\n')
+			*p = (p[1] ? ' ' : '\0');
+}
+
+/* Records a failure; drops the connection when it is broken. */
+static int
+db_fail(struct store *st, const char *what, char *errbuf, size_t errlen)
+{
+	snprintf(errbuf, errlen, "%s: %s", what, PQerrorMessage(st->conn));
+	oneline(errbuf);
+	if (PQstatus(st->conn) != CONNECTION_OK) {
+		PQfinish(st->conn);
+		st->conn = NULL;
+	}
+	return KX_EDB;
+}
+
+static int
+exec_ok(struct store *st, const char *sql, const char *what, char *errbuf,
+	size_t errlen)
+{
+	PGresult *res = PQexec(st->conn, sql);
+	ExecStatusType s = PQresultStatus(res);
+	int rc = 0;
+
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+		rc = db_fail(st, what, errbuf, errlen);
+	PQclear(res);
+	/* A multi-statement string can leave further results. */
+	while (st->conn && (res = PQgetResult(st->conn)))
+		PQclear(res);
+	return rc;
+}
+
+bool
+store_connected(const struct store *st)
+{
+	return st->conn && PQstatus(st->conn) == CONNECTION_OK;
+}
+
+int
+store_connect(struct store *st, char *errbuf, size_t errlen)
+{
+	if (store_connected(st))
+		return 0;
+	if (st->conn)
+		PQfinish(st->conn);
+	st->conn = PQconnectdb(st->conninfo);
+	if (PQstatus(st->conn) != CONNECTION_OK) {
+		snprintf(errbuf, errlen, "cannot connect to PostgreSQL: %s",
+			 PQerrorMessage(st->conn));
+		oneline(errbuf);
+		PQfinish(st->conn);
+		st->conn = NULL;
+		return KX_EDB;
+	}
+	return exec_ok(st, session_sql, "cannot prepare the session (has "
+					"'kx-admin migrate' run?)",
+		       errbuf, errlen);
+}
+
+int
+store_ping(struct store *st, char *errbuf, size_t errlen)
+{
+	int rc = store_connect(st, errbuf, errlen);
+
+	return rc ? rc : exec_ok(st, "SELECT 1", "ping", errbuf, errlen);
+}
+
+int
+store_load_offset(struct store *st, const char *topic, int32_t partition,
+		  int64_t *next, char *errbuf, size_t errlen)
+{
+	char part[16];
+	const char *params[3] = {st->group, topic, part};
+	PGresult *res;
+	int rc;
+
+	if ((rc = store_connect(st, errbuf, errlen)))
+		return rc;
+	snprintf(part, sizeof(part), "%d", (int)partition);
+	res = PQexecParams(st->conn,
+			   "SELECT next_offset FROM kx.consumer_offsets WHERE "
+			   "group_id = $1 AND topic = $2 AND partition = $3",
+			   3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		PQclear(res);
+		return db_fail(st, "cannot read offsets", errbuf, errlen);
+	}
+	*next = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+	PQclear(res);
+	return 0;
+}
+
+int
+store_each_offset(struct store *st,
+		  void (*cb)(void *opaque, const char *topic, int32_t partition,
+			     int64_t next),
+		  void *opaque, char *errbuf, size_t errlen)
+{
+	const char *params[1] = {st->group};
+	PGresult *res;
+	int rc;
+
+	if ((rc = store_connect(st, errbuf, errlen)))
+		return rc;
+	res = PQexecParams(st->conn,
+			   "SELECT topic, partition, next_offset FROM "
+			   "kx.consumer_offsets WHERE group_id = $1",
+			   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		PQclear(res);
+		return db_fail(st, "cannot read offsets", errbuf, errlen);
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+		cb(opaque, PQgetvalue(res, i, 0),
+		   (int32_t)atoi(PQgetvalue(res, i, 1)),
+		   strtoll(PQgetvalue(res, i, 2), NULL, 10));
+	PQclear(res);
+	return 0;
+}
+
+/* ---- COPY text format ---- */
+
+static void
+copy_text(struct kx_buf *b, const char *s)
+{
+	if (!s) {
+		kx_buf_adds(b, "\\N");
+		return;
+	}
+	for (; *s; s++) {
+		switch (*s) {
+		case '\\':
+			kx_buf_add(b, "\\\\", 2);
+			break;
+		case '\t':
+			kx_buf_add(b, "\\t", 2);
+			break;
+		case '\n':
+			kx_buf_add(b, "\\n", 2);
+			break;
+		case '\r':
+			kx_buf_add(b, "\\r", 2);
+			break;
+		default:
+			kx_buf_add(b, s, 1);
+		}
+	}
+}
+
+static void
+copy_bytea(struct kx_buf *b, const void *data, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = data;
+
+	if (!data) {
+		kx_buf_adds(b, "\\N");
+		return;
+	}
+	kx_buf_adds(b, "\\\\x");
+	for (size_t i = 0; i < len; i++) {
+		char h[2] = {hex[p[i] >> 4], hex[p[i] & 15]};
+		kx_buf_add(b, h, 2);
+	}
+}
+
+static void
+copy_ts(struct kx_buf *b, int64_t us)
+{
+	char ts[40];
+
+	if (us == NO_TIME) {
+		kx_buf_adds(b, "\\N");
+		return;
+	}
+	kx_time_format_rfc3339(us, 0, ts, sizeof(ts));
+	kx_buf_adds(b, ts);
+}
+
+/* An array literal of simple elements (SDG codes, themes, ints). */
+static void
+copy_strarr(struct kx_buf *b, const char **v, size_t n)
+{
+	kx_buf_add(b, "{", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			kx_buf_add(b, ",", 1);
+		/* Quoted, so any element text stays one element. */
+		kx_buf_add(b, "\"", 1);
+		for (const char *s = v[i]; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				kx_buf_adds(b, "\\\\");
+			kx_buf_add(b, s, 1);
+		}
+		kx_buf_add(b, "\"", 1);
+	}
+	kx_buf_add(b, "}", 1);
+}
+
+static int
+copy_rows(struct store *st, const char *sql, const struct kx_buf *rows,
+	  char *errbuf, size_t errlen)
+{
+	PGresult *res = PQexec(st->conn, sql);
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		PQclear(res);
+		return db_fail(st, "cannot start COPY", errbuf, errlen);
+	}
+	PQclear(res);
+	if ((rows->len && PQputCopyData(st->conn, rows->data,
+					(int)rows->len) != 1) ||
+	    PQputCopyEnd(st->conn, NULL) != 1)
+		return db_fail(st, "COPY failed", errbuf, errlen);
+	while ((res = PQgetResult(st->conn))) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && !rc)
+			rc = db_fail(st, "COPY failed", errbuf, errlen);
+		PQclear(res);
+		if (!st->conn)
+			break;
+	}
+	return rc;
+}
+
+/* ---- array literals as parameters ---- */
+
+static void
+param_arr_add(struct kx_buf *b, const char *s)
+{
+	kx_buf_add(b, b->len > 1 ? ",\"" : "\"", b->len > 1 ? 2 : 1);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			kx_buf_add(b, "\\", 1);
+		kx_buf_add(b, s, 1);
+	}
+	kx_buf_add(b, "\"", 1);
+}
+
+/* Parses a PostgreSQL array literal of simple, unquoted or quoted
+ * elements into arena strings. */
+static int
+parse_arr(struct kx_arena *a, const char *lit, const char ***out, size_t *n)
+{
+	size_t cap = 1, k = 0;
+	const char **v;
+	const char *p;
+
+	for (p = lit; *p; p++)
+		cap += *p == ',';
+	if (!(v = kx_arena_alloc(a, cap * sizeof(*v))))
+		return KX_ENOMEM;
+	p = lit;
+	if (*p == '{')
+		p++;
+	while (*p && *p != '}') {
+		char *s = kx_arena_alloc(a, strlen(p) + 1), *q = s;
+		if (!s)
+			return KX_ENOMEM;
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				*q++ = *p;
+			}
+			if (*p == '"')
+				p++;
+		} else {
+			while (*p && *p != ',' && *p != '}')
+				*q++ = *p++;
+		}
+		*q = '\0';
+		v[k++] = s;
+		if (*p == ',')
+			p++;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+/* ---- parties ---- */
+
+static const char *
+party_cache_key(struct kx_arena *a, const struct kx_party *p, size_t *len)
+{
+	size_t n = strlen(p->name);
+	char *k = kx_arena_alloc(a, n + 4);
+
+	if (!k)
+		return NULL;
+	memcpy(k, p->country, 2);
+	k[2] = '\t';
+	memcpy(k + 3, p->name, n + 1);
+	*len = n + 3;
+	return k;
+}
+
+static size_t
+event_parties(const struct kx_event *ev, const struct kx_party **out)
+{
+	switch (ev->type) {
+	case KX_EVENT_PRACTICE_DOCUMENTED:
+		*out = &ev->u.practice.origin;
+		return 1;
+	case KX_EVENT_TRANSFER_PLANNED:
+	case KX_EVENT_TRANSFER_PILOTING:
+	case KX_EVENT_TRANSFER_REPLICATED:
+	case KX_EVENT_TRANSFER_ABANDONED:
+		*out = &ev->u.transfer.adopter;
+		return 1;
+	default:
+		break;
+	}
+	if (kx_event_type_family(ev->type) == KX_FAMILY_PAIRING) {
+		*out = ev->u.pairing.members;
+		return ev->u.pairing.n_members;
+	}
+	/* Visits: the host, then the visitors (resolved separately). */
+	*out = &ev->u.visit.host;
+	return 1;
+}
+
+/* Calls cb for every party an event names. */
+static int
+each_party(const struct kx_event *ev,
+	   int (*cb)(void *opaque, const struct kx_party *p, size_t i),
+	   void *opaque)
+{
+	const struct kx_party *ps;
+	size_t n = event_parties(ev, &ps), i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if ((rc = cb(opaque, &ps[i], i)))
+			return rc;
+	if (kx_event_type_family(ev->type) == KX_FAMILY_VISIT)
+		for (size_t j = 0; j < ev->u.visit.n_visitors; j++)
+			if ((rc = cb(opaque, &ev->u.visit.visitors[j], i + j)))
+				return rc;
+	return 0;
+}
+
+static size_t
+party_count(const struct kx_event *ev)
+{
+	const struct kx_party *ps;
+	size_t n = event_parties(ev, &ps);
+
+	if (kx_event_type_family(ev->type) == KX_FAMILY_VISIT)
+		n += ev->u.visit.n_visitors;
+	return n;
+}
+
+struct miss_ctx {
+	struct store *st;
+	struct kx_arena *arena;
+	struct kx_hash seen;
+	struct kx_buf country, key, name, kind, eu, raw;
+	size_t n;
+};
+
+static int
+collect_miss(void *opaque, const struct kx_party *p, size_t i)
+{
+	struct miss_ctx *c = opaque;
+	struct kx_hash_slot *slot;
+	const char *k, *name_key;
+	size_t len;
+
+	(void)i;
+	if (!(k = party_cache_key(c->arena, p, &len)))
+		return KX_ENOMEM;
+	if (kx_hash_get(&c->st->party_cache, k, len))
+		return 0;
+	if (!(slot = kx_hash_put(&c->seen, k, len)))
+		return KX_ENOMEM;
+	if (slot->value)
+		return 0;
+	slot->value = (void *)p;
+	if (!(name_key = kx_party_name_key(p->name, c->arena)))
+		return KX_ENOMEM;
+	param_arr_add(&c->country, p->country);
+	param_arr_add(&c->key, name_key);
+	param_arr_add(&c->name, p->name);
+	param_arr_add(&c->kind, kx_party_kind_name(p->kind));
+	param_arr_add(&c->eu, p->eu ? "true" : "false");
+	param_arr_add(&c->raw, k);
+	c->n++;
+	return 0;
+}
+
+struct fill_ctx {
+	struct store *st;
+	struct kx_arena *arena;
+	int32_t *ids;
+};
+
+static int
+fill_id(void *opaque, const struct kx_party *p, size_t i)
+{
+	struct fill_ctx *c = opaque;
+	const char *k;
+	size_t len;
+	void *v;
+
+	if (!(k = party_cache_key(c->arena, p, &len)))
+		return KX_ENOMEM;
+	v = kx_hash_get(&c->st->party_cache, k, len);
+	if (!v)
+		return KX_EDB;
+	c->ids[i] = (int32_t)(intptr_t)v;
+	return 0;
+}
+
+int
+store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
+		      struct kx_arena *arena, char *errbuf, size_t errlen)
+{
+	struct miss_ctx c = {st, arena};
+	PGresult *res = NULL;
+	int rc = 0;
+
+	kx_hash_init(&c.seen);
+	kx_buf_adds(&c.country, "{");
+	kx_buf_adds(&c.key, "{");
+	kx_buf_adds(&c.name, "{");
+	kx_buf_adds(&c.kind, "{");
+	kx_buf_adds(&c.eu, "{");
+	kx_buf_adds(&c.raw, "{");
+	for (size_t i = 0; i < n && !rc; i++)
+		if (msgs[i].ev)
+			rc = each_party(msgs[i].ev, collect_miss, &c);
+	if (rc)
+		goto out;
+	if (c.n) {
+		const char *params[6];
+		kx_buf_adds(&c.country, "}");
+		kx_buf_adds(&c.key, "}");
+		kx_buf_adds(&c.name, "}");
+		kx_buf_adds(&c.kind, "}");
+		kx_buf_adds(&c.eu, "}");
+		kx_buf_adds(&c.raw, "}");
+		params[0] = c.country.data;
+		params[1] = c.key.data;
+		params[2] = c.name.data;
+		params[3] = c.kind.data;
+		params[4] = c.eu.data;
+		params[5] = c.raw.data;
+		if ((rc = store_connect(st, errbuf, errlen)))
+			goto out;
+		/* Insert the missing ones, then read back every id: another
+		 * instance may have created some of them meanwhile. */
+		res = PQexecParams(
+			st->conn,
+			"WITH input AS (SELECT * FROM unnest($1::text[], "
+			"$2::text[], $3::text[], $4::text[], $5::boolean[], "
+			"$6::text[]) AS i(country, name_key, name, kind, eu, raw)), "
+			"ins AS (INSERT INTO kx.parties (country, name_key, name, "
+			"kind, eu) SELECT DISTINCT ON (country, name_key) country, "
+			"name_key, name, kind, eu FROM input ORDER BY country, "
+			"name_key ON CONFLICT DO NOTHING RETURNING party_id, "
+			"country, name_key) "
+			"SELECT i.raw, coalesce(n.party_id, p.party_id) FROM input i "
+			"LEFT JOIN ins n ON n.country = i.country AND n.name_key = "
+			"i.name_key LEFT JOIN kx.parties p ON p.country = "
+			"i.country AND p.name_key = i.name_key",
+			6, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			rc = db_fail(st, "cannot resolve parties", errbuf,
+				     errlen);
+			goto out;
+		}
+		for (int r = 0; r < PQntuples(res); r++) {
+			const char *raw = PQgetvalue(res, r, 0);
+			size_t len = strlen(raw);
+			char *k;
+			struct kx_hash_slot *slot;
+			/* Bound the cache: partners number in the thousands,
+			 * but a hostile feed must not grow it without end. */
+			if (st->party_cache.len > 200000) {
+				kx_hash_clear(&st->party_cache);
+				kx_arena_reset(&st->cache_arena);
+			}
+			if (PQgetisnull(res, r, 1))
+				continue; /* created by a concurrent commit */
+			k = kx_arena_strndup(&st->cache_arena, raw, len);
+			if (!k || !(slot = kx_hash_put(&st->party_cache, k,
+						       len))) {
+				rc = KX_ENOMEM;
+				goto out;
+			}
+			slot->value = (void *)(intptr_t)atoi(
+				PQgetvalue(res, r, 1));
+		}
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct fill_ctx f = {st, arena, NULL};
+		if (!msgs[i].ev)
+			continue;
+		msgs[i].n_parties = party_count(msgs[i].ev);
+		f.ids = kx_arena_alloc(arena, (msgs[i].n_parties + 1) *
+						      sizeof(int32_t));
+		if (!f.ids) {
+			rc = KX_ENOMEM;
+			break;
+		}
+		msgs[i].party_ids = f.ids;
+		rc = each_party(msgs[i].ev, fill_id, &f);
+		if (rc == KX_EDB)
+			snprintf(errbuf, errlen,
+				 "party of event '%s' did not resolve",
+				 msgs[i].ev->event_id);
+	}
+out:
+	PQclear(res);
+	kx_hash_release(&c.seen);
+	kx_buf_release(&c.country);
+	kx_buf_release(&c.key);
+	kx_buf_release(&c.name);
+	kx_buf_release(&c.kind);
+	kx_buf_release(&c.eu);
+	kx_buf_release(&c.raw);
+	return rc;
+}
+
+/* ---- the batch transaction ---- */
+
+static int
+insert_events(struct store *st, struct msg *msgs, size_t n, long *n_new,
+	      char *errbuf, size_t errlen)
+{
+	struct kx_buf rows = KX_BUF_INIT;
+	struct kx_hash fresh;
+	PGresult *res = NULL;
+	int rc;
+
+	kx_hash_init(&fresh);
+	for (size_t i = 0; i < n; i++) {
+		const struct kx_event *ev = msgs[i].ev;
+		if (!ev)
+			continue;
+		kx_buf_addf(&rows, "%s\t%d\t", ev->event_id,
+			    (int)fold_kind_of(ev->type));
+		copy_text(&rows, kx_event_entity_id(ev));
+		kx_buf_addf(&rows, "\t%s\t", kx_event_type_name(ev->type));
+		copy_ts(&rows, ev->occurred_at);
+		kx_buf_addf(&rows, "\t%s\t%d\t%lld\n",
+			    kx_programme_name(ev->programme),
+			    (int)msgs[i].shard, (long long)msgs[i].offset);
+	}
+	rc = copy_rows(st,
+		       "COPY s_events (event_id, entity, entity_id, event_type, "
+		       "occurred_at, programme, shard, kafka_offset) FROM STDIN",
+		       &rows, errbuf, errlen);
+	if (rc)
+		goto out;
+	/* ORDER BY keeps the first of two copies of one event_id in a batch
+	 * deterministic; the database is the authority on what is new. */
+	res = PQexec(st->conn,
+		     "INSERT INTO kx.events (event_id, entity, entity_id, "
+		     "event_type, occurred_at, programme, shard, kafka_offset) "
+		     "SELECT DISTINCT ON (event_id) event_id, entity, entity_id, "
+		     "event_type, occurred_at, programme, shard, kafka_offset "
+		     "FROM s_events ORDER BY event_id, kafka_offset "
+		     "ON CONFLICT (event_id) DO NOTHING "
+		     "RETURNING event_id, kafka_offset, shard");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = db_fail(st, "cannot insert events", errbuf, errlen);
+		goto out;
+	}
+	/* Simple and exact: mark every message duplicate, then un-mark the
+	 * returned (event_id, shard, offset) triples. */
+	{
+		struct kx_arena a;
+		kx_arena_init(&a);
+		for (int r = 0; r < PQntuples(res); r++) {
+			char key[96];
+			char *k;
+			struct kx_hash_slot *slot;
+			snprintf(key, sizeof(key), "%s/%s/%s",
+				 PQgetvalue(res, r, 0), PQgetvalue(res, r, 2),
+				 PQgetvalue(res, r, 1));
+			if (!(k = kx_arena_strdup(&a, key)) ||
+			    !(slot = kx_hash_put(&fresh, k, strlen(k)))) {
+				rc = KX_ENOMEM;
+				break;
+			}
+			slot->value = k;
+		}
+		*n_new = 0;
+		for (size_t i = 0; i < n && !rc; i++) {
+			char key[96];
+			if (!msgs[i].ev)
+				continue;
+			snprintf(key, sizeof(key), "%s/%d/%lld",
+				 msgs[i].ev->event_id, (int)msgs[i].shard,
+				 (long long)msgs[i].offset);
+			msgs[i].dup = !kx_hash_get(&fresh, key, strlen(key));
+			*n_new += !msgs[i].dup;
+		}
+		kx_arena_release(&a);
+	}
+out:
+	PQclear(res);
+	kx_hash_release(&fresh);
+	kx_buf_release(&rows);
+	return rc;
+}
+
+static int
+load_row(struct fold *f, struct ent *e, PGresult *res, int r)
+{
+	const enum col *cols = kinds[e->kind].cols;
+	struct kx_arena *a = &f->arena;
+	char tname[64];
+
+	for (int i = 0; cols[i] != C__END; i++) {
+		const char *v = PQgetisnull(res, r, i) ? NULL
+						       : PQgetvalue(res, r, i);
+		char *copy = v ? kx_arena_strdup(a, v) : NULL;
+
+		if (v && !copy)
+			return KX_ENOMEM;
+		switch (cols[i]) {
+		case C_SHARD:
+			e->shard = atoi(v);
+			break;
+		case C_PROGRAMME:
+			e->programme = copy;
+			break;
+		case C_STATE:
+			snprintf(tname, sizeof(tname), "%s.%s",
+				 fold_kind_name(e->kind), v);
+			if (kx_event_type_parse(tname, &e->type))
+				return KX_EDB;
+			break;
+		case C_SOURCE:
+			e->source = copy;
+			break;
+		case C_GEO:
+			e->geo_area = copy;
+			break;
+		case C_COOP:
+			e->cooperation_type = copy;
+			break;
+		case C_PILOT:
+			e->pilot_projects = atoi(v);
+			break;
+		case C_PAIRING_ID:
+			e->pairing_id = copy;
+			break;
+		case C_VISIT_TYPE:
+			e->visit_type = copy;
+			break;
+		case C_FORMAT:
+			e->format = copy;
+			break;
+		case C_START:
+			e->start_date = atoi(v);
+			break;
+		case C_END:
+			e->end_date = atoi(v);
+			break;
+		case C_PARTICIPANTS:
+			e->participants = v ? atoi(v) : -1;
+			break;
+		case C_TITLE:
+			e->title = copy;
+			break;
+		case C_PRODUCT:
+			e->product_type = copy;
+			break;
+		case C_PRACTICE_ID:
+			e->practice_id = copy;
+			break;
+		case C_SDGS:
+			if (parse_arr(a, v, &e->sdgs, &e->n_sdgs) ||
+			    fold_sdg_cells(a, e->sdgs, e->n_sdgs, &e->goals,
+					   &e->targets, &e->n_targets))
+				return KX_ENOMEM;
+			break;
+		case C_THEMES:
+			if (parse_arr(a, v, &e->themes, &e->n_themes))
+				return KX_ENOMEM;
+			break;
+		case C_PARTIES: {
+			const char **ids;
+			size_t n;
+			if (parse_arr(a, v, &ids, &n))
+				return KX_ENOMEM;
+			e->party_ids = kx_arena_alloc(a, (n + 1) *
+							      sizeof(int32_t));
+			if (!e->party_ids)
+				return KX_ENOMEM;
+			for (size_t j = 0; j < n; j++)
+				e->party_ids[j] = atoi(ids[j]);
+			e->n_parties = n;
+			break;
+		}
+		case C_LAST_AT:
+			e->last.at = strtoll(v, NULL, 10);
+			break;
+		case C_LAST_ID:
+			snprintf(e->last.id, sizeof(e->last.id), "%s", v);
+			break;
+		case C_FIRST_AT:
+			e->first.at = v ? strtoll(v, NULL, 10) : NO_TIME;
+			break;
+		case C_FIRST_ID:
+			snprintf(e->first.id, sizeof(e->first.id), "%s",
+				 v ? v : "");
+			break;
+		case C_HELD_AT:
+			e->held.at = v ? strtoll(v, NULL, 10) : NO_TIME;
+			break;
+		case C_HELD_ID:
+			snprintf(e->held.id, sizeof(e->held.id), "%s",
+				 v ? v : "");
+			break;
+		case C_HELD_PARTICIPANTS:
+			e->held_participants = v ? atoi(v) : 0;
+			break;
+		default:
+			break;
+		}
+	}
+	e->exists = true;
+	return 0;
+}
+
+/* Queues the new events on their entities and loads the stored states of
+ * those entities, locking their rows for the transaction. */
+static int
+load_entities(struct store *st, struct msg *msgs, size_t n, struct fold *f,
+	      char *errbuf, size_t errlen)
+{
+	struct kx_buf ids[ENT__COUNT];
+	int rc = 0;
+
+	for (int k = 0; k < ENT__COUNT; k++) {
+		kx_buf_init(&ids[k]);
+		kx_buf_adds(&ids[k], "{");
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct pending p;
+		struct ent *e;
+		bool created;
+
+		if (!msgs[i].ev || msgs[i].dup)
+			continue;
+		p.ev = msgs[i].ev;
+		p.shard = msgs[i].shard;
+		p.party_ids = msgs[i].party_ids;
+		p.n_parties = msgs[i].n_parties;
+		e = fold_entity(f, fold_kind_of(p.ev->type),
+				kx_event_entity_id(p.ev), &created);
+		if (!e || fold_add(f, e, &p)) {
+			rc = KX_ENOMEM;
+			goto out;
+		}
+		if (created)
+			param_arr_add(&ids[e->kind], e->id);
+	}
+	for (int k = 0; k < ENT__COUNT; k++) {
+		const char *params[1] = {ids[k].data};
+		PGresult *res;
+
+		if (ids[k].len == 1)
+			continue;
+		kx_buf_adds(&ids[k], "}");
+		res = PQexecParams(st->conn, st->load_sql[k], 1, NULL, params,
+				   NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			PQclear(res);
+			rc = db_fail(st, "cannot load entity states", errbuf,
+				     errlen);
+			goto out;
+		}
+		for (int r = 0; r < PQntuples(res) && !rc; r++) {
+			bool created;
+			struct ent *e = fold_entity(f, k, PQgetvalue(res, r, 0),
+						    &created);
+			rc = e ? load_row(f, e, res, r) : KX_ENOMEM;
+			if (rc == KX_EDB)
+				snprintf(errbuf, errlen,
+					 "stored %s '%s' has an unknown state",
+					 fold_kind_name(k), e->id);
+		}
+		PQclear(res);
+		if (rc)
+			goto out;
+	}
+out:
+	for (int k = 0; k < ENT__COUNT; k++)
+		kx_buf_release(&ids[k]);
+	return rc;
+}
+
+static void
+copy_entity(struct kx_buf *b, const struct ent *e)
+{
+	const enum col *cols = kinds[e->kind].cols;
+	char tmp[32];
+
+	for (int i = 0; cols[i] != C__END; i++) {
+		if (i)
+			kx_buf_add(b, "\t", 1);
+		switch (cols[i]) {
+		case C_ID:
+			copy_text(b, e->id);
+			break;
+		case C_SHARD:
+			kx_buf_addf(b, "%d", (int)e->shard);
+			break;
+		case C_PROGRAMME:
+			copy_text(b, e->programme);
+			break;
+		case C_STATE:
+			copy_text(b, strchr(kx_event_type_name(e->type), '.') +
+					     1);
+			break;
+		case C_SOURCE:
+			copy_text(b, e->source);
+			break;
+		case C_GEO:
+			copy_text(b, e->geo_area);
+			break;
+		case C_COOP:
+			copy_text(b, e->cooperation_type);
+			break;
+		case C_PILOT:
+			kx_buf_addf(b, "%d", (int)e->pilot_projects);
+			break;
+		case C_PAIRING_ID:
+			copy_text(b, e->pairing_id);
+			break;
+		case C_VISIT_TYPE:
+			copy_text(b, e->visit_type);
+			break;
+		case C_FORMAT:
+			copy_text(b, e->format);
+			break;
+		case C_START:
+		case C_END:
+			kx_date_format(cols[i] == C_START ? e->start_date
+							  : e->end_date,
+				       tmp, sizeof(tmp));
+			kx_buf_adds(b, tmp);
+			break;
+		case C_PARTICIPANTS:
+			if (e->participants < 0)
+				kx_buf_adds(b, "\\N");
+			else
+				kx_buf_addf(b, "%d", (int)e->participants);
+			break;
+		case C_TITLE:
+			copy_text(b, e->title ? e->title : "");
+			break;
+		case C_PRODUCT:
+			copy_text(b, e->product_type ? e->product_type : "");
+			break;
+		case C_PRACTICE_ID:
+			copy_text(b, e->practice_id);
+			break;
+		case C_SDGS:
+			copy_strarr(b, e->sdgs, e->n_sdgs);
+			break;
+		case C_GOALS: {
+			bool first = true;
+			kx_buf_add(b, "{", 1);
+			for (int g = 1; g <= 17; g++) {
+				if (!(e->goals & (1u << g)))
+					continue;
+				kx_buf_addf(b, first ? "%d" : ",%d", g);
+				first = false;
+			}
+			kx_buf_add(b, "}", 1);
+			break;
+		}
+		case C_TARGETS:
+			copy_strarr(b, e->targets, e->n_targets);
+			break;
+		case C_THEMES:
+			copy_strarr(b, e->themes, e->n_themes);
+			break;
+		case C_PARTIES:
+			kx_buf_add(b, "{", 1);
+			for (size_t j = 0; j < e->n_parties; j++)
+				kx_buf_addf(b, j ? ",%d" : "%d",
+					    (int)e->party_ids[j]);
+			kx_buf_add(b, "}", 1);
+			break;
+		case C_LAST_AT:
+			copy_ts(b, e->last.at);
+			break;
+		case C_LAST_ID:
+			kx_buf_adds(b, e->last.id);
+			break;
+		case C_FIRST_AT:
+			copy_ts(b, e->first.at);
+			break;
+		case C_FIRST_ID:
+			kx_buf_adds(b, e->first.at == NO_TIME ? "\\N"
+							      : e->first.id);
+			break;
+		case C_HELD_AT:
+			copy_ts(b, e->held.at);
+			break;
+		case C_HELD_ID:
+			kx_buf_adds(b, e->held.at == NO_TIME ? "\\N"
+							     : e->held.id);
+			break;
+		case C_HELD_PARTICIPANTS:
+			if (e->held.at == NO_TIME)
+				kx_buf_adds(b, "\\N");
+			else
+				kx_buf_addf(b, "%d", (int)e->held_participants);
+			break;
+		default:
+			break;
+		}
+	}
+	kx_buf_add(b, "\n", 1);
+}
+
+static int
+write_entities(struct store *st, struct fold *f, char *errbuf, size_t errlen)
+{
+	struct kx_buf rows[ENT__COUNT];
+	char sql[512], name[64];
+	int rc = 0;
+
+	for (int k = 0; k < ENT__COUNT; k++)
+		kx_buf_init(&rows[k]);
+	for (struct ent *e = f->dirty; e; e = e->next_dirty)
+		copy_entity(&rows[e->kind], e);
+	for (int k = 0; k < ENT__COUNT && !rc; k++) {
+		size_t n;
+		if (!rows[k].len)
+			continue;
+		n = (size_t)snprintf(sql, sizeof(sql), "COPY s_%s (",
+				     kinds[k].table);
+		for (const enum col *c = kinds[k].cols; *c != C__END; c++) {
+			col_name(k, *c, name, sizeof(name));
+			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%s",
+					      c == kinds[k].cols ? "" : ", ",
+					      name);
+		}
+		snprintf(sql + n, sizeof(sql) - n, ") FROM STDIN");
+		rc = copy_rows(st, sql, &rows[k], errbuf, errlen);
+	}
+	for (int k = 0; k < ENT__COUNT; k++)
+		kx_buf_release(&rows[k]);
+	return rc;
+}
+
+static int
+write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
+	     size_t n, char *errbuf, size_t errlen)
+{
+	struct kx_buf cells = KX_BUF_INIT, parties = KX_BUF_INIT,
+		      months = KX_BUF_INIT, rejects = KX_BUF_INIT;
+	int rc;
+
+	for (size_t i = 0; i < f->cells.cap; i++) {
+		const struct cell_delta *d = f->cells.slots[i].value;
+		if (!f->cells.slots[i].key)
+			continue;
+		kx_buf_addf(&cells, "%d\t", d->dim);
+		copy_text(&cells, d->programme);
+		kx_buf_addf(&cells, "\t%d\t", d->goal);
+		copy_text(&cells, d->target);
+		kx_buf_addf(&cells, "\t%d", (int)d->shard);
+		for (int m = 0; m < M__COUNT; m++)
+			kx_buf_addf(&cells, "\t%lld", (long long)d->m[m]);
+		kx_buf_add(&cells, "\t", 1);
+		copy_ts(&cells, d->last_at);
+		kx_buf_add(&cells, "\t", 1);
+		copy_ts(&cells, d->removed_last);
+		kx_buf_add(&cells, "\n", 1);
+	}
+	for (size_t i = 0; i < f->parties.cap; i++) {
+		const struct party_delta *d = f->parties.slots[i].value;
+		if (!f->parties.slots[i].key || d->refs == 0)
+			continue;
+		kx_buf_addf(&parties, "%d\t", d->dim);
+		copy_text(&parties, d->programme);
+		kx_buf_addf(&parties, "\t%d\t", d->goal);
+		copy_text(&parties, d->target);
+		kx_buf_addf(&parties, "\t%d\t%d\t%lld\n", (int)d->party_id,
+			    (int)d->shard, (long long)d->refs);
+	}
+	for (size_t i = 0; i < f->months.cap; i++) {
+		const struct month_delta *d = f->months.slots[i].value;
+		if (!f->months.slots[i].key)
+			continue;
+		kx_buf_addf(&months, "%s\t", d->month);
+		copy_text(&months, d->programme);
+		kx_buf_addf(&months, "\t%d\t%lld\t%lld\t%lld\t%lld\n",
+			    (int)d->shard, (long long)d->m[0],
+			    (long long)d->m[1], (long long)d->m[2],
+			    (long long)d->m[3]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (msgs[i].ev)
+			continue;
+		copy_text(&rejects, st->group);
+		kx_buf_add(&rejects, "\t", 1);
+		copy_text(&rejects, msgs[i].topic);
+		kx_buf_addf(&rejects, "\t%d\t%lld\t", (int)msgs[i].partition,
+			    (long long)msgs[i].offset);
+		copy_bytea(&rejects, msgs[i].key, msgs[i].keylen);
+		kx_buf_add(&rejects, "\t", 1);
+		copy_bytea(&rejects, msgs[i].value ? msgs[i].value : "",
+			   msgs[i].len);
+		kx_buf_add(&rejects, "\t", 1);
+		copy_text(&rejects, msgs[i].reason);
+		kx_buf_add(&rejects, "\n", 1);
+	}
+	if ((rc = copy_rows(st,
+			    "COPY s_cell (dim, programme, goal, target, shard, "
+			    "entities, pairings_proposed, pairings_matched, "
+			    "pairings_agreement_signed, "
+			    "pairings_action_plan_adopted, pairings_completed, "
+			    "pairings_suspended, pairings_withdrawn, "
+			    "action_plans_adopted, pilot_projects, "
+			    "visits_planned, visits_held, visits_cancelled, "
+			    "participants, practices_documented, "
+			    "transfers_planned, transfers_piloting, "
+			    "transfers_replicated, transfers_abandoned, "
+			    "last_event_at, removed_last) FROM STDIN",
+			    &cells, errbuf, errlen)) ||
+	    (rc = copy_rows(st, "COPY s_party FROM STDIN", &parties, errbuf,
+			    errlen)) ||
+	    (rc = copy_rows(st, "COPY s_month FROM STDIN", &months, errbuf,
+			    errlen)) ||
+	    (rc = copy_rows(st, "COPY s_reject FROM STDIN", &rejects, errbuf,
+			    errlen)))
+		goto out;
+	rc = exec_ok(st, st->upsert_sql, "cannot apply the batch", errbuf,
+		     errlen);
+out:
+	kx_buf_release(&cells);
+	kx_buf_release(&parties);
+	kx_buf_release(&months);
+	kx_buf_release(&rejects);
+	return rc;
+}
+
+/* Moves every partition's offset in one statement; the guard makes a row
+ * move only from the value this instance last saw. */
+static int
+move_offsets(struct store *st, const struct offset_move *moves, size_t n,
+	     char *errbuf, size_t errlen)
+{
+	struct kx_buf topics = KX_BUF_INIT, parts = KX_BUF_INIT,
+		      expected = KX_BUF_INIT, next = KX_BUF_INIT;
+	const char *params[5];
+	PGresult *res;
+	int rc = 0;
+
+	kx_buf_adds(&topics, "{");
+	kx_buf_adds(&parts, "{");
+	kx_buf_adds(&expected, "{");
+	kx_buf_adds(&next, "{");
+	for (size_t i = 0; i < n; i++) {
+		param_arr_add(&topics, moves[i].topic);
+		kx_buf_addf(&parts, "%s%d", i ? "," : "",
+			    (int)moves[i].partition);
+		kx_buf_addf(&expected, "%s%lld", i ? "," : "",
+			    (long long)moves[i].expected);
+		kx_buf_addf(&next, "%s%lld", i ? "," : "",
+			    (long long)moves[i].next);
+	}
+	kx_buf_adds(&topics, "}");
+	kx_buf_adds(&parts, "}");
+	kx_buf_adds(&expected, "}");
+	kx_buf_adds(&next, "}");
+	params[0] = st->group;
+	params[1] = topics.data;
+	params[2] = parts.data;
+	params[3] = expected.data;
+	params[4] = next.data;
+	res = PQexecParams(
+		st->conn,
+		"WITH input AS (SELECT * FROM unnest($2::text[], $3::int[], "
+		"$4::bigint[], $5::bigint[]) AS i(topic, part, expected, next)), "
+		"upd AS (UPDATE kx.consumer_offsets o SET next_offset = i.next, "
+		"updated_at = now() FROM input i WHERE o.group_id = $1 AND "
+		"o.topic = i.topic AND o.partition = i.part AND o.next_offset = "
+		"i.expected AND i.expected >= 0 RETURNING 1), "
+		"ins AS (INSERT INTO kx.consumer_offsets (group_id, topic, "
+		"partition, next_offset) SELECT $1, topic, part, next FROM input "
+		"WHERE expected < 0 ON CONFLICT DO NOTHING RETURNING 1) "
+		"SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM ins)",
+		5, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = db_fail(st, "cannot move offsets", errbuf, errlen);
+	else if (strtoll(PQgetvalue(res, 0, 0), NULL, 10) != (long long)n) {
+		snprintf(errbuf, errlen,
+			 "offset guard: stored offsets moved under this "
+			 "instance (another owner, or a database that lost "
+			 "its newest commits)");
+		rc = KX_EFENCED;
+	}
+	PQclear(res);
+	kx_buf_release(&topics);
+	kx_buf_release(&parts);
+	kx_buf_release(&expected);
+	kx_buf_release(&next);
+	return rc;
+}
+
+int
+store_apply(struct store *st, struct msg *msgs, size_t n,
+	    const struct offset_move *moves, size_t n_moves, struct fold *fold,
+	    long *n_new, char *errbuf, size_t errlen)
+{
+	int rc;
+
+	if ((rc = store_connect(st, errbuf, errlen)))
+		return rc;
+	if ((rc = exec_ok(st, "BEGIN", "cannot begin", errbuf, errlen)))
+		return rc;
+	/* The guard goes first: a fenced batch then does no work at all. */
+	if ((rc = move_offsets(st, moves, n_moves, errbuf, errlen)) ||
+	    (rc = insert_events(st, msgs, n, n_new, errbuf, errlen)) ||
+	    (rc = load_entities(st, msgs, n, fold, errbuf, errlen)) ||
+	    (rc = fold_run(fold)) ||
+	    (rc = write_entities(st, fold, errbuf, errlen)) ||
+	    (rc = write_deltas(st, fold, msgs, n, errbuf, errlen)))
+		goto fail;
+	if ((rc = exec_ok(st, "COMMIT", "cannot commit", errbuf, errlen)))
+		return rc;
+	return 0;
+fail:
+	if (rc == KX_ENOMEM)
+		snprintf(errbuf, errlen, "out of memory");
+	if (st->conn)
+		PQclear(PQexec(st->conn, "ROLLBACK"));
+	return rc;
+}

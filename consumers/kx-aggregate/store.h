@@ -1,0 +1,82 @@
+/*
+ * kx-aggregate's PostgreSQL side. One connection, one transaction per
+ * batch: history, entity states, aggregate deltas, rejected messages and
+ * the guarded offset update commit together or not at all.
+ *
+ * No SQL text is ever built from input: values travel as parameters or
+ * through COPY.
+ */
+#ifndef KX_AGGREGATE_STORE_H
+#define KX_AGGREGATE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fold.h"
+#include "kx/event.h"
+
+struct store;
+
+/* A message of the batch as the store sees it. */
+struct msg {
+	const char *topic;
+	int32_t partition;
+	int64_t offset;
+	int32_t shard;
+	const struct kx_event *ev; /* NULL when rejected */
+	const char *reason;        /* why it was rejected */
+	const void *key, *value;
+	size_t keylen, len;
+	bool dup; /* set by store_insert_events() */
+	int32_t *party_ids;
+	size_t n_parties;
+};
+
+/* Where a partition's batch starts and ends, for the offset guard. */
+struct offset_move {
+	const char *topic;
+	int32_t partition;
+	int64_t expected; /* stored next_offset the batch builds on; -1: none */
+	int64_t next;     /* next_offset after the batch */
+};
+
+struct store *store_new(const char *conninfo, const char *group);
+void store_free(struct store *st);
+
+/* Connects if not connected. 0, or KX_EDB with the reason in errbuf. */
+int store_connect(struct store *st, char *errbuf, size_t errlen);
+bool store_connected(const struct store *st);
+
+/* Checks the server answers (for --check and /readyz). */
+int store_ping(struct store *st, char *errbuf, size_t errlen);
+
+/* Reads a partition's stored next offset; *next = -1 when none. */
+int store_load_offset(struct store *st, const char *topic, int32_t partition,
+		      int64_t *next, char *errbuf, size_t errlen);
+
+/* All stored offsets of the group: calls cb for each row. */
+int store_each_offset(struct store *st,
+		      void (*cb)(void *opaque, const char *topic,
+				 int32_t partition, int64_t next),
+		      void *opaque, char *errbuf, size_t errlen);
+
+/*
+ * Resolves the parties of the batch's accepted events to party ids
+ * (creating the missing ones, outside the batch transaction: the
+ * dictionary only grows). Fills msg->party_ids.
+ */
+int store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
+			  struct kx_arena *arena, char *errbuf, size_t errlen);
+
+/*
+ * Applies a batch in one transaction. Marks duplicates, loads the touched
+ * entities into fold, runs it, writes everything and moves the offsets
+ * under the guard. Returns 0 on commit, KX_EFENCED when the guard found
+ * the offsets moved (nothing was written), or KX_EDB.
+ */
+int store_apply(struct store *st, struct msg *msgs, size_t n,
+		const struct offset_move *moves, size_t n_moves,
+		struct fold *fold, long *n_new, char *errbuf, size_t errlen);
+
+#endif

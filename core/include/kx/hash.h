@@ -1,0 +1,42 @@
+/*
+ * A string-keyed hash table for per-batch bookkeeping (entities touched by a
+ * batch, aggregate deltas). Keys and values are borrowed: both usually live
+ * in the batch's arena. Open addressing with linear probing; no deletion,
+ * since a batch only ever adds, then clears.
+ */
+#ifndef KX_HASH_H
+#define KX_HASH_H
+
+#include <stddef.h>
+
+struct kx_hash_slot {
+	const char *key; /* NULL when free */
+	size_t keylen;
+	size_t hash;
+	void *value;
+};
+
+struct kx_hash {
+	struct kx_hash_slot *slots;
+	size_t cap; /* a power of two, or 0 */
+	size_t len;
+};
+
+void kx_hash_init(struct kx_hash *h);
+void kx_hash_release(struct kx_hash *h);
+
+/* Forgets every entry, keeping the memory. */
+void kx_hash_clear(struct kx_hash *h);
+
+/* Returns the value stored under key, or NULL. */
+void *kx_hash_get(const struct kx_hash *h, const char *key, size_t keylen);
+
+/*
+ * Finds key or inserts it with a NULL value; returns the slot (its value
+ * can be set through it), or NULL when out of memory. key must outlive the
+ * entry.
+ */
+struct kx_hash_slot *kx_hash_put(struct kx_hash *h, const char *key,
+				 size_t keylen);
+
+#endif
