@@ -1,7 +1,9 @@
 /*
  * kx-report: prints one of the dashboard views of CONTRACT §3 as a table,
- * CSV or JSON. The view name selects a fixed query from the table below;
- * no SQL is built from what the user typed.
+ * CSV or JSON, or all of them as one self-contained HTML dashboard page
+ * (--format html, html.c), which --serve also serves live (serve.c). The
+ * view name selects a fixed query from the table below; no SQL is built
+ * from what the user typed.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -12,12 +14,15 @@
 #include <string.h>
 
 #include "kx/conf.h"
+
 #include "kxdb.h"
+#include "report_int.h"
 
 struct config {
 	char *db;
 	char *format;
 	char *out;
+	char *serve;
 };
 
 #define OFF(f) offsetof(struct config, f)
@@ -25,9 +30,13 @@ static const struct kx_conf_entry options[] = {
 	{"db", 'd', KX_CONF_STR, "", "KX_DB", OFF(db), "CONNINFO",
 	 "libpq connection string; empty uses the PG* variables", 0, 0},
 	{"format", 'f', KX_CONF_STR, "table", "KX_REPORT_FORMAT", OFF(format),
-	 "table|csv|json", "output format", 0, 0},
+	 "table|csv|json|html",
+	 "output format; html writes the whole dashboard page", 0, 0},
 	{"out", 'o', KX_CONF_STR, NULL, NULL, OFF(out), "FILE",
 	 "write to FILE instead of standard output", 0, 0},
+	{"serve", 0, KX_CONF_STR, NULL, "KX_REPORT_SERVE", OFF(serve),
+	 "ADDR:PORT", "serve the HTML dashboard live at http://ADDR:PORT/", 0,
+	 0},
 	KX_CONF_END};
 
 static const struct view {
@@ -69,9 +78,12 @@ static const struct view {
 static void
 usage(FILE *fp)
 {
-	fputs("usage: kx-report [OPTION...] [VIEW]\n\n"
-	      "Prints a KX dashboard view (default: programme_progress). "
-	      "Views:\n",
+	fputs("usage: kx-report [OPTION...] [VIEW]\n"
+	      "       kx-report --format html [--out FILE]\n"
+	      "       kx-report --serve ADDR:PORT\n\n"
+	      "Prints a KX dashboard view (default: programme_progress), or "
+	      "with\n--format html the whole dashboard as one self-contained "
+	      "page. Views:\n",
 	      fp);
 	for (size_t i = 0; i < sizeof(views) / sizeof(*views); i++)
 		fprintf(fp, "  %s\n", views[i].name);
@@ -210,7 +222,10 @@ main(int argc, char **argv)
 	char errbuf[512];
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
-	FILE *out = stdout;
+	FILE *out = stdout, *mem = NULL;
+	char *page = NULL;
+	size_t page_len = 0;
+	bool html;
 	int rc, status = 2;
 
 	rc = kx_conf_parse(options, &conf, argc, argv, &args, errbuf,
@@ -229,6 +244,33 @@ main(int argc, char **argv)
 		fprintf(stderr, "kx-report: %s\n", errbuf);
 		goto out;
 	}
+	html = !strcmp(conf.format, "html");
+	if (strcmp(conf.format, "table") && strcmp(conf.format, "csv") &&
+	    strcmp(conf.format, "json") && !html) {
+		fprintf(stderr,
+			"kx-report: 'format': '%s' is not table, csv, "
+			"json or html\n",
+			conf.format);
+		goto out;
+	}
+	if (conf.serve) {
+		if (args.n || conf.out) {
+			fprintf(stderr, "kx-report: --serve takes no view and "
+					"no --out\n");
+			goto out;
+		}
+		if (kx__serve(conf.serve, conf.db, errbuf, sizeof(errbuf))) {
+			fprintf(stderr, "kx-report: %s\n", errbuf);
+			goto out;
+		}
+		status = 0;
+		goto out;
+	}
+	if (html && args.n) {
+		fprintf(stderr, "kx-report: --format html shows every view; "
+				"give no view name\n");
+		goto out;
+	}
 	if (args.n > 1) {
 		fprintf(stderr, "kx-report: one view at a time (see --help)\n");
 		goto out;
@@ -244,23 +286,31 @@ main(int argc, char **argv)
 			name);
 		goto out;
 	}
-	if (strcmp(conf.format, "table") && strcmp(conf.format, "csv") &&
-	    strcmp(conf.format, "json")) {
-		fprintf(stderr, "kx-report: 'format': '%s' is not table, csv "
-				"or json\n",
-			conf.format);
-		goto out;
-	}
 	if (!(conn = kxdb_connect(conf.db, errbuf, sizeof(errbuf)))) {
 		fprintf(stderr, "kx-report: %s\n", errbuf);
 		goto out;
 	}
-	res = PQexec(conn, view->sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		kxdb_error(conn, "cannot read the view", errbuf,
-			   sizeof(errbuf));
-		fprintf(stderr, "kx-report: %s\n", errbuf);
-		goto out;
+	if (html) {
+		/* The page goes to memory first, so a failed query leaves no
+		 * half-written file behind. */
+		if (!(mem = open_memstream(&page, &page_len))) {
+			fprintf(stderr, "kx-report: out of memory\n");
+			goto out;
+		}
+		rc = kx__html_render(conn, mem, errbuf, sizeof(errbuf));
+		fclose(mem);
+		if (rc) {
+			fprintf(stderr, "kx-report: %s\n", errbuf);
+			goto out;
+		}
+	} else {
+		res = PQexec(conn, view->sql);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			kxdb_error(conn, "cannot read the view", errbuf,
+				   sizeof(errbuf));
+			fprintf(stderr, "kx-report: %s\n", errbuf);
+			goto out;
+		}
 	}
 	if (conf.out && !(out = fopen(conf.out, "w"))) {
 		fprintf(stderr, "kx-report: cannot open '%s': %s\n", conf.out,
@@ -268,13 +318,20 @@ main(int argc, char **argv)
 		out = stdout;
 		goto out;
 	}
-	if (!strcmp(conf.format, "csv"))
+	if (html)
+		fwrite(page, 1, page_len, out);
+	else if (!strcmp(conf.format, "csv"))
 		print_csv(out, res);
 	else if (!strcmp(conf.format, "json"))
 		print_json(out, res);
 	else
 		print_table(out, res);
 	status = 0;
+	if (out == stdout && fflush(out)) {
+		fprintf(stderr, "kx-report: cannot write: %s\n",
+			strerror(errno));
+		status = 2;
+	}
 	if (out != stdout && fclose(out)) {
 		fprintf(stderr, "kx-report: cannot write '%s': %s\n", conf.out,
 			strerror(errno));
@@ -282,6 +339,7 @@ main(int argc, char **argv)
 	}
 	out = stdout;
 out:
+	free(page);
 	PQclear(res);
 	if (conn)
 		PQfinish(conn);
