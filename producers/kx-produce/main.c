@@ -96,13 +96,20 @@ static const char *const producer_defaults[] = {
 	"queue.buffering.max.kbytes=32768",
 	NULL};
 
-static volatile sig_atomic_t interrupted;
+/*
+ * The first SIGINT or SIGTERM stops reading and lets what was read be
+ * delivered; a second one (aborted) gives up on what is still undelivered,
+ * which then goes to --failed.
+ */
+static volatile sig_atomic_t interrupted, aborted;
 
 static void
 on_signal(int sig)
 {
 	(void)sig;
-	interrupted++;
+	if (interrupted)
+		aborted = 1;
+	interrupted = 1;
 }
 
 struct run {
@@ -117,8 +124,10 @@ struct run {
 	long read, valid, rejected;
 	bool several; /* several inputs: prefix rejects with the file name */
 	bool show_progress, tty;
+	bool sending; /* not a dry run: the counts are "sent", not "valid" */
 	struct timespec started, last_progress;
 	long last_read;
+	struct sender_stats final; /* once the sender is gone */
 };
 
 static void
@@ -161,10 +170,12 @@ progress(struct run *r, bool final)
 		return;
 	if (r->sender)
 		sender_stats(r->sender, &st);
+	else
+		st = r->final;
 	fprintf(stderr, "%sread %ld (%.0f lines/s), %s %ld, rejected %ld%s",
 		r->tty ? "\r" : "", r->read,
 		dt > 0 ? (double)(r->read - r->last_read) / dt : 0.0,
-		r->sender ? "sent" : "valid", r->sender ? st.acked : r->valid,
+		r->sending ? "sent" : "valid", r->sending ? st.acked : r->valid,
 		r->rejected, r->tty ? "\033[K" : "\n");
 	if (final && r->tty)
 		fputc('\n', stderr);
@@ -268,6 +279,11 @@ feed_jsonl(struct run *r, FILE *fp, const char *name)
 			       "line is longer than 1048576 bytes");
 			continue;
 		}
+		if (rc == KX_EIO && interrupted) {
+			/* A signal cut a blocking read (a pipe): stop here. */
+			rc = 0;
+			break;
+		}
 		if (rc) {
 			kx_log_error("produce", "cannot read '%s': %s", name,
 				     rc == KX_EIO ? strerror(errno)
@@ -311,6 +327,10 @@ feed_csv(struct run *r, FILE *fp, const char *name, enum kx_family family)
 		}
 		if (rc == KX_EPARSE) {
 			kx_log_error("produce", "'%s': %s", name, errbuf);
+			break;
+		}
+		if (rc == KX_EIO && interrupted) {
+			rc = 0;
 			break;
 		}
 		if (rc == KX_EIO || rc == KX_ENOMEM) {
@@ -406,6 +426,7 @@ setup(struct run *r, char *errbuf, size_t errlen)
 	r->sender = sender_new(kconf, tv, r->failed, errbuf, errlen);
 	if (!r->sender)
 		return KX_EKAFKA;
+	sender_set_stop(r->sender, &interrupted);
 	return 0;
 }
 
@@ -414,6 +435,7 @@ check_config(struct config *c, enum kx_family *family, char *errbuf,
 	     size_t errlen)
 {
 	enum kx_log_level level;
+	rd_kafka_conf_t *kconf;
 
 	if (kx_log_level_parse(c->log_level, &level)) {
 		snprintf(errbuf, errlen, "'log-level': '%s' is not one of "
@@ -439,6 +461,14 @@ check_config(struct config *c, enum kx_family *family, char *errbuf,
 			 "--dry-run)");
 		return KX_ECONFIG;
 	}
+	/* Every -X property is checked now, dry run included, so that a
+	 * typo is reported before an input file is looked at. */
+	kconf = kx_kafka_conf_new(c->brokers && *c->brokers ? c->brokers
+							     : "localhost",
+				  producer_defaults, &c->props, errbuf, errlen);
+	if (!kconf)
+		return KX_ECONFIG;
+	rd_kafka_conf_destroy(kconf);
 	return 0;
 }
 
@@ -485,10 +515,24 @@ main(int argc, char **argv)
 		r.rejects = NULL;
 		goto out;
 	}
+	/* A missing input is a usage error found before anything is sent,
+	 * not after the files before it have gone out. */
+	for (size_t i = 0; i < files.n; i++) {
+		FILE *fp;
+		if (!strcmp(files.v[i], "-"))
+			continue;
+		if (!(fp = fopen(files.v[i], "r"))) {
+			fprintf(stderr, "kx-produce: cannot open '%s': %s\n",
+				files.v[i], strerror(errno));
+			goto out;
+		}
+		fclose(fp);
+	}
 	if (setup(&r, errbuf, sizeof(errbuf))) {
 		fprintf(stderr, "kx-produce: %s\n", errbuf);
 		goto out;
 	}
+	r.sending = r.sender != NULL;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -519,8 +563,13 @@ main(int argc, char **argv)
 	}
 
 	if (r.sender) {
-		sender_drain(r.sender, (volatile const int *)&interrupted);
+		sender_drain(r.sender, &aborted);
 		sender_stats(r.sender, &st);
+		/* Destroyed before the closing line, so that no librdkafka
+		 * log line can come after it. */
+		sender_free(r.sender);
+		r.sender = NULL;
+		r.final = st;
 	}
 	progress(&r, true);
 	if (conf.dry_run)

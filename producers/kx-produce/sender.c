@@ -33,6 +33,7 @@ struct sender {
 	FILE *failed;
 	long given, acked, nfailed, rebuilds;
 	int fatal;               /* a fatal error was raised */
+	volatile const sig_atomic_t *stop; /* set: stop waiting for room */
 	struct pending **parked; /* to re-send after a rebuild */
 	size_t nparked, capparked;
 };
@@ -110,6 +111,24 @@ on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	kx_log_info("produce", "kafka: %s", reason);
 }
 
+/*
+ * librdkafka's own log lines, in KX's log format and under --log-level,
+ * instead of its default "%3|<ts>|FAC|..." lines on stderr. Errors it
+ * logs are ones it retries (a fatal error comes through on_error), so they
+ * are warnings here.
+ */
+static void
+on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	if (level <= 4)
+		kx_log_warn("kafka", "%s: %s", fac, buf);
+	else if (level <= 6)
+		kx_log_info("kafka", "%s: %s", fac, buf);
+	else
+		kx_log_debug("kafka", "%s: %s", fac, buf);
+}
+
 static int
 start(struct sender *s, char *errbuf, size_t errlen)
 {
@@ -118,6 +137,7 @@ start(struct sender *s, char *errbuf, size_t errlen)
 	rd_kafka_conf_set_opaque(conf, s);
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_error_cb(conf, on_error);
+	rd_kafka_conf_set_log_cb(conf, on_log);
 	s->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errbuf, errlen);
 	if (!s->rk) {
 		rd_kafka_conf_destroy(conf);
@@ -189,9 +209,12 @@ produce(struct sender *s, struct pending *p, const char *key, size_t keylen,
 			RD_KAFKA_V_VALUE((void *)value, len),
 			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 			RD_KAFKA_V_OPAQUE(p), RD_KAFKA_V_END);
-		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL ||
+		    (s->stop && *s->stop))
 			break;
-		/* Backpressure: serve delivery reports until there is room. */
+		/* Backpressure: serve delivery reports until there is room.
+		 * With the broker away this can last message.timeout.ms, so
+		 * a SIGINT (s->stop) ends the wait. */
 		rd_kafka_poll(s->rk, 50);
 	}
 	return err;
@@ -261,6 +284,14 @@ sender_send(struct sender *s, enum kx_family family, const char *key,
 	if (s->fatal)
 		rebuild(s);
 	err = produce(s, p, key, keylen, value, len);
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		/* The error callback has not been served yet (the producer
+		 * went fatal while this call waited for room): rebuild now
+		 * rather than write the message off. */
+		s->fatal = 1;
+		rebuild(s);
+		err = produce(s, p, key, keylen, value, len);
+	}
 	if (err) {
 		/* Not queued, so no delivery report will come: account here. */
 		kx_log_warn("produce", "cannot queue message for '%s': %s",
@@ -285,7 +316,13 @@ sender_outstanding(const struct sender *s)
 }
 
 void
-sender_drain(struct sender *s, volatile const int *abort)
+sender_set_stop(struct sender *s, volatile const sig_atomic_t *stop)
+{
+	s->stop = stop;
+}
+
+void
+sender_drain(struct sender *s, volatile const sig_atomic_t *abort)
 {
 	int purged = 0;
 

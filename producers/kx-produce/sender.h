@@ -9,6 +9,7 @@
 #define KX_PRODUCE_SENDER_H
 
 #include <librdkafka/rdkafka.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -48,10 +49,18 @@ void sender_poll(struct sender *s, int timeout_ms);
 long sender_outstanding(const struct sender *s);
 
 /*
- * Waits until every message is acked or failed. With *abort set (a second
- * SIGINT), purges what is still queued so it goes to the failed file.
+ * Makes sender_send() give up waiting for room in a full queue once *stop
+ * is set (the first SIGINT or SIGTERM): the message it holds then goes to
+ * the failed file instead of blocking until the broker comes back.
  */
-void sender_drain(struct sender *s, volatile const int *abort);
+void sender_set_stop(struct sender *s, volatile const sig_atomic_t *stop);
+
+/*
+ * Waits until every message is acked or failed. Once *abort is set (a
+ * second SIGINT), purges what is still queued so it goes to the failed
+ * file.
+ */
+void sender_drain(struct sender *s, volatile const sig_atomic_t *abort);
 
 void sender_stats(const struct sender *s, struct sender_stats *st);
 
