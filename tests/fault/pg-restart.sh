@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Scenario 4, PostgreSQL restarted under load (kx-stack stop postgresql
+# --immediate, then start), twice during the 200,000-event load:
+#  (a) The consumer is paused (SIGSTOP) for the instant it takes to read the
+#      stored offsets and to crash PostgreSQL, then resumed against the
+#      dead database: /readyz must turn non-200 while the process keeps
+#      running, and the offsets read right after the restart (consumer
+#      paused again for that read) must not be ahead of those read before
+#      the crash: nothing moved while PostgreSQL was down. /readyz returns
+#      to 200 afterwards.
+#  (b) With wal_writer_delay raised to 10 s (ALTER SYSTEM, reset afterwards)
+#      so that the newest asynchronous commits (kx-aggregate runs with
+#      synchronous_commit=off) are still in PostgreSQL's WAL buffers,
+#      PostgreSQL is crashed while the consumer commits at full speed. The
+#      newest transactions and their offsets are lost together; the stored
+#      offsets went back, so the offset guard must reject the next batch
+#      and the consumer must re-seek (DESIGN.md, "Exactly-once effect").
+# Then the invariant.
+. "$(dirname "$0")/lib.sh"
+fault_setup pgrestart
+port=$(free_port)
+produce_start
+agg_start run --http "127.0.0.1:$port"
+P=$AGG_PID
+wait_until 120 "40,000 events in" events_at_least 40000
+wait_until 10 "/readyz 200" eval '[ "$(http_code "$port" /readyz)" = 200 ]'
+
+# (a)
+kill -STOP "$P"
+before=$(offsets_table)
+"$STACK" stop postgresql --immediate >"$FAULT_LOGS/stack.log" 2>&1 || kx_die "cannot stop postgresql"
+kill -CONT "$P"
+flog "(a) PostgreSQL crashed with the consumer at $(echo "$before" | awk -F= '{s+=$2} END {print s}') stored offsets"
+wait_until 30 "/readyz to turn non-200" eval '[ "$(http_code "$port" /readyz)" != 200 ]'
+rz=$(http_code "$port" /readyz)
+kx_expect_eq "/readyz is not 200 while PostgreSQL is down" yes "$([ "$rz" != 200 ] && echo yes || echo no)"
+sleep 3
+alive "$P" && a=yes || a=no
+kx_expect_eq "kx-aggregate keeps running while PostgreSQL is down" yes "$a"
+kx_expect_eq "/healthz still answers 200" 200 "$(http_code "$port" /healthz)"
+kill -STOP "$P"
+"$STACK" start postgresql >>"$FAULT_LOGS/stack.log" 2>&1 || kx_die "cannot start postgresql"
+after=$(offsets_table)
+kill -CONT "$P"
+ahead=$(join -t= <(echo "$before" | sort) <(echo "$after" | sort) | awk -F= '$3 > $2' | wc -l)
+back=$(join -t= <(echo "$before" | sort) <(echo "$after" | sort) | awk -F= '$3 < $2' | wc -l)
+kx_expect_eq "no stored offset moved while PostgreSQL was down" 0 "$ahead"
+kx_expect_eq "same partitions before and after" "$(echo "$before" | wc -l)" "$(echo "$after" | wc -l)"
+flog "(a) after restart: $back partition(s) went back (lost asynchronous commits)"
+wait_until 60 "/readyz 200 again" eval '[ "$(http_code "$port" /readyz)" = 200 ]'
+kx_expect_eq "/readyz is 200 again after the restart" 200 "$(http_code "$port" /readyz)"
+
+# (b)
+db "ALTER SYSTEM SET wal_writer_delay = '10s'" >/dev/null
+db "SELECT pg_reload_conf()" >/dev/null
+fenced0=$(grep -c "offset guard" "$FAULT_LOGS/agg-run.log")
+o1=$(offsets_sum)
+wait_until 30 "the consumer to commit" eval '[ "$(offsets_sum)" -gt "$o1" ]'
+sleep 1
+seen=$(offsets_table)
+"$STACK" stop postgresql --immediate >>"$FAULT_LOGS/stack.log" 2>&1 || kx_die "cannot stop postgresql"
+flog "(b) PostgreSQL crashed under load"
+sleep 2
+"$STACK" start postgresql >>"$FAULT_LOGS/stack.log" 2>&1 || kx_die "cannot start postgresql"
+db "ALTER SYSTEM RESET wal_writer_delay" >/dev/null
+db "SELECT pg_reload_conf()" >/dev/null
+back=$(join -t= <(echo "$seen" | sort) <(offsets_table | sort) | awk -F= '$3 < $2' | wc -l)
+flog "(b) $back partition(s) lost offsets seen committed before the crash"
+wait_until 60 "/readyz 200 again" eval '[ "$(http_code "$port" /readyz)" = 200 ]'
+wait_until 60 "the offset guard to fire" eval '[ "$(grep -c "offset guard" "$FAULT_LOGS/agg-run.log")" -gt "$fenced0" ]'
+kx_expect_eq "lost commits were noticed by the offset guard (re-seek)" yes \
+	"$([ "$(grep -c "offset guard" "$FAULT_LOGS/agg-run.log")" -gt "$fenced0" ] && echo yes || echo no)"
+
+produce_wait 300
+kill -TERM "$P"
+wait_until 30 "kx-aggregate to stop" eval "! alive $P"
+wait "$P"
+kx_expect_eq "kx-aggregate exits 0 on SIGTERM" 0 "$?"
+catch_up 300
+flog "offset guard fired $(grep -c "offset guard" "$FAULT_LOGS/agg-run.log") time(s); db errors seen: $(grep -c "batch not committed" "$FAULT_LOGS/agg-run.log")"
+check_produced "$FAULT_LOGS/produce.log"
+fault_check 0
+kx_test_done
