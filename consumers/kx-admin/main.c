@@ -254,10 +254,15 @@ on_record(int c, void *opaque)
 		goto out;
 	}
 	if (!t->header_done) {
+		const char *f0 = t->field[0];
 		t->header_done = true;
-		if (!strcmp(t->field[0], "programme"))
+		/* A UTF-8 byte order mark, as spreadsheets write it. */
+		if (!strncmp(f0, "\xEF\xBB\xBF", 3))
+			f0 += 3;
+		if (!strcmp(f0, "programme"))
 			goto out;
 	}
+	errno = 0;
 	target = strtoll(t->field[2], &end, 10);
 	if (kx_programme_parse(t->field[0], &p)) {
 		fprintf(stderr, "%s: record %ld: 'programme': '%s' is not one "
@@ -269,7 +274,7 @@ on_record(int c, void *opaque)
 				"integer column of kx.programme_progress\n",
 			t->file, t->record, t->field[1]);
 		t->bad++;
-	} else if (!*t->field[2] || *end || target < 0) {
+	} else if (!*t->field[2] || *end || target < 0 || errno == ERANGE) {
 		fprintf(stderr, "%s: record %ld: 'target': '%s' is not a "
 				"non-negative integer\n",
 			t->file, t->record, t->field[2]);
@@ -316,14 +321,25 @@ cmd_targets_load(const struct config *c, const char *file)
 	}
 	if (require_schema(t.conn))
 		goto out;
-	csv_init(&p, CSV_APPEND_NULL);
+	csv_init(&p, CSV_APPEND_NULL | CSV_STRICT | CSV_STRICT_FINI);
 	PQclear(PQexec(t.conn, "BEGIN"));
 	if (c->replace)
 		PQclear(PQexec(t.conn, "DELETE FROM kx.programme_targets"));
 	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
 		if (csv_parse(&p, buf, n, on_field, on_record, &t) != n)
 			break;
-	csv_fini(&p, on_field, on_record, &t);
+	/* A parse error (a stray or unterminated quote) must not pass for
+	 * the end of the file. */
+	if (csv_error(&p) != CSV_SUCCESS ||
+	    csv_fini(&p, on_field, on_record, &t) != 0) {
+		fprintf(stderr, "kx-admin: cannot parse '%s': %s; nothing was "
+				"loaded\n",
+			file, csv_strerror(csv_error(&p)));
+		csv_free(&p);
+		PQclear(PQexec(t.conn, "ROLLBACK"));
+		status = 1;
+		goto out;
+	}
 	csv_free(&p);
 	if (ferror(fp)) {
 		fprintf(stderr, "kx-admin: cannot read '%s': %s\n", file,

@@ -125,37 +125,58 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 	return ret;
 }
 
-void *
-http_start(const char *addr, struct metrics *m, char *errbuf, size_t errlen)
+/* Parses "ADDR:PORT" (ADDR may be empty: every IPv4 address). */
+static int
+parse_addr(const char *addr, struct sockaddr_in *sin, char *errbuf,
+	   size_t errlen)
 {
-	struct sockaddr_in sin;
 	const char *colon = strrchr(addr, ':');
-	char host[64];
-	long port;
-	struct MHD_Daemon *d;
+	char host[64], *end = NULL;
+	long port = 0;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	if (!colon || (size_t)(colon - addr) >= sizeof(host) ||
-	    (port = strtol(colon + 1, NULL, 10)) <= 0 || port > 65535) {
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	if (colon)
+		port = strtol(colon + 1, &end, 10);
+	if (!colon || (size_t)(colon - addr) >= sizeof(host) || !colon[1] ||
+	    *end || port <= 0 || port > 65535) {
 		snprintf(errbuf, errlen,
 			 "'http': '%s' is not ADDR:PORT (e.g. 127.0.0.1:9464)",
 			 addr);
-		return NULL;
+		return -1;
 	}
 	memcpy(host, addr, (size_t)(colon - addr));
 	host[colon - addr] = '\0';
 	if (!*host)
-		sin.sin_addr.s_addr = htonl(INADDR_ANY);
-	else if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+	else if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
 		snprintf(errbuf, errlen, "'http': '%s' is not an IPv4 address",
 			 host);
-		return NULL;
+		return -1;
 	}
-	sin.sin_port = htons((uint16_t)port);
+	sin->sin_port = htons((uint16_t)port);
+	return 0;
+}
+
+int
+http_check_addr(const char *addr, char *errbuf, size_t errlen)
+{
+	struct sockaddr_in sin;
+
+	return parse_addr(addr, &sin, errbuf, errlen);
+}
+
+void *
+http_start(const char *addr, struct metrics *m, char *errbuf, size_t errlen)
+{
+	struct sockaddr_in sin;
+	struct MHD_Daemon *d;
+
+	if (parse_addr(addr, &sin, errbuf, errlen))
+		return NULL;
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
 				     MHD_USE_ERROR_LOG,
-			     (uint16_t)port, NULL, NULL, answer, m,
+			     ntohs(sin.sin_port), NULL, NULL, answer, m,
 			     MHD_OPTION_SOCK_ADDR, &sin,
 			     MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
 	if (!d)

@@ -381,11 +381,33 @@ commit_batch(struct app *app)
 	return 0;
 }
 
+/*
+ * While no message arrives, nothing else would notice that PostgreSQL went
+ * away or that Kafka came back: probe both so /readyz tells the truth.
+ * Cheap: one "SELECT 1", and a metadata request only while Kafka is down.
+ */
+static void
+probe(struct app *app)
+{
+	char errbuf[512];
+
+	atomic_store(&app->metrics.db_ok,
+		     store_ping(app->st, errbuf, sizeof(errbuf)) == 0);
+	if (!app->src.kafka_ok) {
+		const struct rd_kafka_metadata *md = NULL;
+		if (!rd_kafka_metadata(app->src.rk, 0, NULL, &md, 1000)) {
+			app->src.kafka_ok = 1;
+			rd_kafka_metadata_destroy(md);
+		}
+	}
+	atomic_store(&app->metrics.kafka_ok, app->src.kafka_ok);
+}
+
 static int
 run(struct app *app)
 {
 	struct batch *b = &app->b;
-	long last_check = 0;
+	long last_check = 0, last_probe = 0;
 
 	while (!stopping) {
 		long deadline = now_us() + app->conf->batch_ms * 1000L;
@@ -434,6 +456,10 @@ run(struct app *app)
 				return 0;
 			if (rc && rc != KX_EFENCED)
 				return rc;
+		}
+		if (idle && now_us() - last_probe > 2000000L) {
+			last_probe = now_us();
+			probe(app);
 		}
 		if (app->conf->until_caught_up &&
 		    (idle || now_us() - last_check > 1000000L)) {
@@ -539,6 +565,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "kx-aggregate: 'log-level': '%s' is not one of "
 				"error, warn, info, debug\n",
 			conf.log_level);
+		goto out;
+	}
+	/* A bad address is a config error, also for --check. */
+	if (conf.http && *conf.http &&
+	    http_check_addr(conf.http, errbuf, sizeof(errbuf))) {
+		fprintf(stderr, "kx-aggregate: %s\n", errbuf);
 		goto out;
 	}
 	kx_log_set_level(level);

@@ -4,6 +4,7 @@
  * start offsets in the list given to rd_kafka_assign() instead of seeking
  * (2.0.2's seek timeouts are wrong).
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -238,6 +239,92 @@ source_lag(struct source *src)
 	return lag;
 }
 
+/*
+ * Errors that a broker gives while it settles, e.g. just after the topics
+ * were created or while a partition's leader moves: worth a retry.
+ */
+static bool
+transient(rd_kafka_resp_err_t err)
+{
+	switch (err) {
+	case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+	case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+	case RD_KAFKA_RESP_ERR_REPLICA_NOT_AVAILABLE:
+	case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+	case RD_KAFKA_RESP_ERR_FENCED_LEADER_EPOCH:
+	case RD_KAFKA_RESP_ERR_UNKNOWN_LEADER_EPOCH:
+	case RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE:
+	case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+	case RD_KAFKA_RESP_ERR__TIMED_OUT:
+	case RD_KAFKA_RESP_ERR__TRANSPORT:
+	case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* About 30 s of backoff in all, then the error stands. */
+#define ENDS_ATTEMPTS 12
+
+static rd_kafka_resp_err_t
+query_end(struct source *src, const char *topic, int32_t id, int64_t *lo,
+	  int64_t *hi)
+{
+	rd_kafka_resp_err_t err;
+	long backoff = 100;
+
+	for (int attempt = 0;; attempt++) {
+		err = rd_kafka_query_watermark_offsets(src->rk, topic, id, lo,
+						       hi, 10000);
+		if (!err || !transient(err) || attempt >= ENDS_ATTEMPTS)
+			return err;
+		kx_log_debug("aggregate", "end of '%s' [%d]: %s; retrying",
+			     topic, (int)id, rd_kafka_err2str(err));
+		sleep_ms(backoff);
+		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+	}
+}
+
+static rd_kafka_resp_err_t
+topic_metadata(struct source *src, const char *topic,
+	       const struct rd_kafka_metadata **md)
+{
+	rd_kafka_resp_err_t err;
+	long backoff = 100;
+
+	for (int attempt = 0;; attempt++) {
+		rd_kafka_topic_t *rkt = rd_kafka_topic_new(src->rk, topic, NULL);
+		bool leaderless = false;
+
+		*md = NULL;
+		err = rd_kafka_metadata(src->rk, 0, rkt, md, 10000);
+		rd_kafka_topic_destroy(rkt);
+		if (!err && (*md)->topic_cnt == 1) {
+			err = (*md)->topics[0].err;
+			for (int p = 0; !err && p < (*md)->topics[0].partition_cnt;
+			     p++)
+				leaderless |=
+					(*md)->topics[0].partitions[p].leader < 0;
+			if (!err && leaderless)
+				err = RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE;
+		}
+		/* A topic created a moment ago is unknown until the metadata
+		 * reaches the broker we ask: a few seconds' grace, no more,
+		 * so a topic that really is missing is reported soon. */
+		if (!err || attempt >= ENDS_ATTEMPTS ||
+		    (!transient(err) &&
+		     !(err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART &&
+		       attempt < 6)))
+			return err;
+		if (*md)
+			rd_kafka_metadata_destroy(*md);
+		*md = NULL;
+		sleep_ms(backoff);
+		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+	}
+}
+
 int
 source_high_watermarks(struct source *src, struct part **out, size_t *n,
 		       char *errbuf, size_t errlen)
@@ -250,21 +337,19 @@ source_high_watermarks(struct source *src, struct part **out, size_t *n,
 	*out = NULL;
 	*n = 0;
 	for (int f = 0; f < KX_FAMILY__COUNT && !rc; f++) {
-		rd_kafka_topic_t *rkt;
 		rd_kafka_resp_err_t err;
 		char topic[256];
 
 		kx_kafka_topic(src->prefix, f, topic, sizeof(topic));
-		rkt = rd_kafka_topic_new(src->rk, topic, NULL);
-		err = rd_kafka_metadata(src->rk, 0, rkt, &md, 10000);
-		rd_kafka_topic_destroy(rkt);
-		if (err || md->topic_cnt != 1 || md->topics[0].err) {
+		err = topic_metadata(src, topic, &md);
+		if (err || md->topic_cnt != 1) {
 			snprintf(errbuf, errlen,
 				 "topic '%s' is not available: %s (has "
 				 "'kx-admin topics create' run?)",
-				 topic,
-				 rd_kafka_err2str(err ? err
-						      : md->topics[0].err));
+				 topic, rd_kafka_err2str(err));
+			if (md)
+				rd_kafka_metadata_destroy(md);
+			md = NULL;
 			rc = KX_EKAFKA;
 			break;
 		}
@@ -272,8 +357,7 @@ source_high_watermarks(struct source *src, struct part **out, size_t *n,
 			int64_t lo, hi;
 			struct part *nv;
 			int32_t id = md->topics[0].partitions[p].id;
-			err = rd_kafka_query_watermark_offsets(
-				src->rk, topic, id, &lo, &hi, 10000);
+			err = query_end(src, topic, id, &lo, &hi);
 			if (err) {
 				snprintf(errbuf, errlen,
 					 "cannot read the end of '%s' [%d]: %s",

@@ -1123,12 +1123,14 @@ load_entities(struct store *st, struct msg *msgs, size_t n, struct fold *f,
 			param_arr_add(&ids[e->kind], e->id);
 	}
 	for (int k = 0; k < ENT__COUNT; k++) {
-		const char *params[1] = {ids[k].data};
+		const char *params[1];
 		PGresult *res;
 
 		if (ids[k].len == 1)
 			continue;
+		/* Appending may move the buffer: take its address after. */
 		kx_buf_adds(&ids[k], "}");
+		params[0] = ids[k].data;
 		res = PQexecParams(st->conn, st->load_sql[k], 1, NULL, params,
 				   NULL, NULL, 0);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -1372,8 +1374,9 @@ write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 			    (long long)msgs[i].offset);
 		copy_bytea(&rejects, msgs[i].key, msgs[i].keylen);
 		kx_buf_add(&rejects, "\t", 1);
-		copy_bytea(&rejects, msgs[i].value ? msgs[i].value : "",
-			   msgs[i].len);
+		/* A NULL value (a tombstone) stays NULL: the row keeps the
+		 * message as it was, and an empty value is not a NULL one. */
+		copy_bytea(&rejects, msgs[i].value, msgs[i].len);
 		kx_buf_add(&rejects, "\t", 1);
 		copy_text(&rejects, msgs[i].reason);
 		kx_buf_add(&rejects, "\n", 1);

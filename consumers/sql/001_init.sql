@@ -628,6 +628,11 @@ $$;
 GRANT USAGE ON SCHEMA kx TO kx_writer, kx_reader;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA kx TO kx_writer;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA kx TO kx_writer;
+-- Tables and sequences of later migrations reach the writer by default;
+-- the reader gets each new view by an explicit GRANT.
+ALTER DEFAULT PRIVILEGES IN SCHEMA kx
+  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO kx_writer;
+ALTER DEFAULT PRIVILEGES IN SCHEMA kx GRANT USAGE ON SEQUENCES TO kx_writer;
 GRANT SELECT ON kx.programme_progress, kx.sdg_progress,
   kx.programme_sdg_progress, kx.sdg_target_progress, kx.pairing_funnel,
   kx.monthly_activity, kx.target_progress, kx.programme_targets,

@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""kx-aggregate as a service: --check, config errors, the HTTP endpoints,
+and SIGTERM in the middle of a run.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from aggtest import BIN, Suite, run  # noqa: E402
+
+AGG = os.path.join(BIN, "kx-aggregate")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError as e:
+        return None, str(e)
+
+
+def check_and_config(suite):
+    sc = suite.scenario("config")
+    rc, out, err = run([AGG, "--check"], env=sc.env, timeout=120)
+    sc.res.true("--check on a good setup: exit 0", rc == 0 and "config ok" in out, out + err)
+    bad_db = re.sub(r"port=\d+", "port=1", sc.db)
+    t0 = time.time()
+    rc, out, err = run([AGG, "--check", "--db", bad_db], env=sc.env, timeout=120)
+    sc.res.true("--check with the database unreachable: non-zero exit",
+                rc != 0 and rc is not None, "rc=%s" % rc)
+    sc.res.true("--check with the database unreachable: a clear message",
+                "cannot connect to PostgreSQL" in err and "port 1" in err, err)
+    sc.res.true("--check with the database unreachable: fails fast", time.time() - t0 < 30)
+    rc, out, err = run([AGG, "--check", "--topic-prefix", "no-such-topics."], env=sc.env,
+                       timeout=120)
+    sc.res.true("--check without the topics: non-zero exit and a hint",
+                rc != 0 and "kx-admin topics create" in err, err)
+    rc, out, err = run([AGG, "--no-such-option"], env=sc.env)
+    sc.res.eq("unknown option: exit 2", 2, rc)
+    sc.res.true("unknown option: named", "no-such-option" in err, err)
+    rc, out, err = run([AGG, "--batch-max", "0", "--check"], env=sc.env)
+    sc.res.eq("out-of-range value: exit 2", 2, rc)
+    conf = os.path.join(sc.tmp, "agg.conf")
+    with open(conf, "w") as fp:
+        fp.write("# a comment\nbatch-max = 50\nno-such-key = 1\n")
+    rc, out, err = run([AGG, "--config", conf, "--check"], env=sc.env)
+    sc.res.eq("unknown config-file key: exit 2", 2, rc)
+    sc.res.true("unknown config-file key: file, line and key named",
+                "agg.conf" in err and "line 3" in err and "no-such-key" in err, err)
+    with open(conf, "w") as fp:
+        fp.write("batch-max = 50\ngroup = %s\nlog-level = warn\n" % sc.group)
+    rc, out, err = run([AGG, "--config", conf, "--check"], env=sc.env, timeout=120)
+    sc.res.true("a good config file: --check exit 0", rc == 0, out + err)
+    rc, example, err = run([AGG, "--dump-config"])
+    with open(conf, "w") as fp:
+        fp.write(example)
+    rc, out, err = run([AGG, "--config", conf, "--check"], env=sc.env, timeout=120)
+    sc.res.true("the --dump-config example is a valid config file", rc == 0, out + err)
+    rc, out, err = run([AGG, "--config", os.path.join(sc.tmp, "missing.conf"), "--check"],
+                       env=sc.env)
+    sc.res.eq("a missing config file: exit 2", 2, rc)
+    rc, out, err = run([AGG, "--http", "localhost", "--check"], env=sc.env)
+    sc.res.true("--check rejects a bad --http address", rc == 2, "rc=%s %s" % (rc, err))
+
+
+def sigterm_and_http(suite):
+    sc = suite.scenario("sigterm")
+    path = sc.kxgen(seed=31, n=int(os.environ.get("AGG_SIGTERM_N", "30000")))
+    with open(path) as fp:
+        ids = {json.loads(l)["event_id"].lower() for l in fp if l.strip()}
+    sc.produce_file(path)
+    port = free_port()
+    base = "http://127.0.0.1:%d" % port
+    log = open(os.path.join(sc.tmp, "agg.log"), "w+")
+    proc = subprocess.Popen([AGG, "--http", "127.0.0.1:%d" % port, "--batch-max", "200",
+                             "--log-level", "info"], env=sc.env,
+                            stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        status = None
+        for _ in range(100):
+            status, body = get(base + "/healthz")
+            if status == 200:
+                break
+            time.sleep(0.1)
+        sc.res.eq("/healthz: 200", 200, status)
+        # Wait until the run is under way, but not finished.
+        done = 0
+        for _ in range(200):
+            done = int(sc.q1("SELECT coalesce(sum(next_offset), 0) FROM kx.consumer_offsets"))
+            if done > 0:
+                break
+            time.sleep(0.05)
+        status, body = get(base + "/readyz")
+        sc.res.true("/readyz: 200 with Kafka and PostgreSQL up", status == 200, body)
+        status, body = get(base + "/metrics")
+        sc.res.eq("/metrics: 200", 200, status)
+        for name in ("kx_events_total", "kx_rejects_total", "kx_batches_total",
+                     "kx_consumer_lag", "kx_batch_seconds_bucket", "kx_batch_seconds_sum",
+                     "kx_batch_seconds_count"):
+            sc.res.true("/metrics has %s" % name,
+                        re.search(r"^%s(\{[^}]*\})? \S+$" % name, body, re.M) is not None,
+                        body[:300])
+        m = re.search(r"^kx_batches_total (\d+)$", body, re.M)
+        sc.res.true("/metrics counts batches", m and int(m.group(1)) > 0, body[:600])
+        status, body = get(base + "/nope")
+        sc.res.eq("unknown path: 404", 404, status)
+        proc.send_signal(signal.SIGTERM)
+        t0 = time.time()
+        try:
+            rc = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = proc.wait()
+        sc.res.eq("SIGTERM: exit 0", 0, rc)
+        sc.res.true("SIGTERM: exits promptly", time.time() - t0 < 30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    log.seek(0)
+    text = log.read()
+    stored = int(sc.q1("SELECT coalesce(sum(next_offset), 0) FROM kx.consumer_offsets"))
+    print("# stopped after %d of %d messages" % (stored, sc.n_messages if hasattr(sc, "n_messages") else -1))
+    sc.res.true("SIGTERM: the log says it stopped", "stopped" in text, text[-1000:])
+    sc.check_verify("after SIGTERM")
+    sc.aggregate()
+    sc.res.eq("after SIGTERM and a second run: every event once", str(len(ids)),
+              sc.q1("SELECT count(*) FROM kx.events"))
+    sc.check_verify("after the second run")
+
+
+if __name__ == "__main__":
+    sys.exit(Suite("agg_service").run([check_and_config, sigterm_and_http]))
