@@ -286,18 +286,32 @@ commit_batch(struct app *app)
 	size_t n_moves = 0;
 	long backoff = 100, t0 = now_us(), n_new = 0;
 	char errbuf[1024];
-	int rc;
+	int rc, refused = 0;
 
 	moves = kx_arena_calloc(&b->arena, app->src.n_parts + 1,
 				sizeof(*moves));
 	if (!moves)
 		return KX_ENOMEM;
+	/* Only partitions this instance owns may be applied: each needs its
+	 * offset guard. (A revoke clears the batch, so this drops nothing in
+	 * practice; it keeps the invariant local.) */
+	{
+		size_t k = 0;
+		for (size_t i = 0; i < b->n; i++) {
+			if (source_part(&app->src, b->msgs[i].topic,
+					b->msgs[i].partition)) {
+				b->msgs[k] = b->msgs[i];
+				b->raw[k++] = b->raw[i];
+			} else {
+				rd_kafka_message_destroy(b->raw[i]);
+			}
+		}
+		b->n = k;
+	}
 	for (size_t i = 0; i < b->n; i++) {
 		struct msg *m = &b->msgs[i];
 		struct part *p = source_part(&app->src, m->topic, m->partition);
 		size_t j;
-		if (!p)
-			continue;
 		for (j = 0; j < n_moves; j++)
 			if (moves[j].partition == m->partition &&
 			    !strcmp(moves[j].topic, m->topic))
@@ -334,6 +348,19 @@ commit_batch(struct app *app)
 		}
 		atomic_fetch_add(&app->metrics.db_errors, 1);
 		atomic_store(&app->metrics.db_ok, store_connected(app->st));
+		/* An unreachable database is waited for as long as it takes.
+		 * A batch the server keeps refusing while reachable (a bug, or
+		 * a schema out of step) is retried a few times in case it was
+		 * a deadlock or a lock timeout, then the process exits so the
+		 * supervisor restarts it and the failure is seen, instead of
+		 * stalling silently. */
+		if (store_connected(app->st) && ++refused >= 8) {
+			kx_log_error("aggregate",
+				     "the database refused the batch %d times "
+				     "while reachable: %s",
+				     refused, errbuf);
+			return KX_EDB;
+		}
 		kx_log_warn("aggregate", "batch not committed: %s; retrying in "
 					 "%ld ms",
 			    errbuf, backoff);
@@ -423,6 +450,11 @@ run(struct app *app)
 				batch_clear(b);
 				app->src.revoked = false;
 			}
+			/* Partitions the group gave us but whose stored offsets
+			 * could not be read would sit unconsumed: exit, so the
+			 * supervisor restarts us and the group reassigns. */
+			if (app->src.assign_errors)
+				return KX_EDB;
 			if (!m)
 				continue;
 			if (m->err) {
