@@ -1,11 +1,17 @@
 /*
- * Bounded line reader. Input is read in 64 KiB blocks and split with
- * memchr, so NUL bytes inside a line are kept (and later rejected by the
- * JSON parser) instead of silently cutting the line short. A line that
- * grows past max is dropped as it streams by.
+ * Bounded line reader. Input is read with read(2), up to 64 KiB at a time
+ * but returning whatever is available, so a line arriving on a pipe
+ * (tail -f | kx-produce) is handed out at once instead of waiting for a
+ * full block. Lines are split with memchr, so NUL bytes inside a line are
+ * kept (and later rejected by the JSON parser) instead of silently cutting
+ * the line short. A line that grows past max is dropped as it streams by.
+ * The FILE is used only for its descriptor: nothing may have been read
+ * through stdio before.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kx/err.h"
 #include "kx/lines.h"
@@ -65,11 +71,14 @@ kx_lines_next(struct kx_lines *lr, const char **line, size_t *len)
 		size_t avail;
 
 		if (lr->rpos == lr->rlen) {
-			lr->rlen = fread(lr->rbuf, 1, READ_BLOCK, lr->fp);
+			ssize_t got = read(fileno(lr->fp), lr->rbuf, READ_BLOCK);
+			/* EINTR is returned, not retried: a signal is how the
+			 * caller is asked to stop reading. */
+			if (got < 0)
+				return KX_EIO;
+			lr->rlen = (size_t)got;
 			lr->rpos = 0;
 			if (lr->rlen == 0) {
-				if (ferror(lr->fp))
-					return KX_EIO;
 				if (!seen)
 					return KX_EEOF;
 				break; /* last line without a newline */
