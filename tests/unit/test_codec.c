@@ -28,6 +28,7 @@
 #include "kx/codec.h"
 #include "kx/err.h"
 #include "kx/event.h"
+#include "kx/event_json.h"
 #include "kx/schema.h"
 
 /* Test hook in codec.c: stands in for a newer catalogue schema. */
@@ -1650,6 +1651,62 @@ bench(void)
 	return 0;
 }
 
+/*
+ * The partner's JSON line, through the struct and Avro, back to an equal
+ * struct: every event type of tests/data/json/events.jsonl, with party
+ * names in several scripts.
+ */
+static void
+test_codec__json_to_avro_and_back_for_every_fixture(void **state)
+{
+	char errbuf[512], *line = NULL;
+	size_t cap = 0, n = 0;
+	ssize_t len;
+	bool seen[KX_EVENT__COUNT] = {false};
+	struct kx_arena arena;
+	struct kx_buf buf = KX_BUF_INIT;
+	struct kx_codec *c = kx_codec_new(errbuf, sizeof(errbuf));
+	FILE *fp = fopen(KX_TEST_DATA "/json/events.jsonl", "r");
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(fp);
+	kx_arena_init(&arena);
+	while ((len = getline(&line, &cap, fp)) > 0) {
+		struct kx_event in, out;
+		enum kx_family f;
+		int32_t id = 0;
+
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		kx_arena_reset(&arena);
+		assert_int_equal(kx_event_parse_line(line, (size_t)len, &arena,
+						     &in, errbuf, sizeof(errbuf)),
+				 0);
+		f = kx_event_type_family(in.type);
+		kx_buf_reset(&buf);
+		assert_int_equal(kx_codec_encode(c, &in, kx_schema_latest(f)->id,
+						 &buf, errbuf, sizeof(errbuf)),
+				 0);
+		assert_int_equal(kx_codec_decode(c, buf.data, buf.len, &arena,
+						 &out, &id, errbuf,
+						 sizeof(errbuf)),
+				 0);
+		assert_int_equal(id, kx_schema_latest(f)->id);
+		assert_true(kx_event_equal(&in, &out));
+		seen[in.type] = true;
+		n++;
+	}
+	for (int t = 0; t < KX_EVENT__COUNT; t++)
+		assert_true(seen[t]);
+	assert_true(n >= KX_EVENT__COUNT);
+	free(line);
+	fclose(fp);
+	kx_buf_release(&buf);
+	kx_arena_release(&arena);
+	kx_codec_free(c);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1692,6 +1749,7 @@ main(int argc, char **argv)
 		T(test_codec__resolver_supplies_and_caches_registry_ids),
 		T(test_codec__valid_avro_breaking_a_contract_rule_is_rejected),
 		T(test_codec__free_null_does_nothing),
+		cmocka_unit_test(test_codec__json_to_avro_and_back_for_every_fixture),
 	};
 
 	if (argc > 1 && strcmp(argv[1], "--bench") == 0)
