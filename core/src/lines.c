@@ -5,8 +5,8 @@
  * full block. Lines are split with memchr, so NUL bytes inside a line are
  * kept (and later rejected by the JSON parser) instead of silently cutting
  * the line short. A line that grows past max is dropped as it streams by.
- * The FILE is used only for its descriptor: nothing may have been read
- * through stdio before.
+ * A FILE with a descriptor is used only for it, so nothing may have been
+ * read through stdio before; one without (fmemopen) is read with fread.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -71,7 +71,18 @@ kx_lines_next(struct kx_lines *lr, const char **line, size_t *len)
 		size_t avail;
 
 		if (lr->rpos == lr->rlen) {
-			ssize_t got = read(fileno(lr->fp), lr->rbuf, READ_BLOCK);
+			int fd = fileno(lr->fp);
+			ssize_t got;
+			/* A stream with no descriptor (fmemopen) is read
+			 * through stdio; it cannot block anyway. */
+			if (fd < 0) {
+				got = (ssize_t)fread(lr->rbuf, 1, READ_BLOCK,
+						     lr->fp);
+				if (got == 0 && ferror(lr->fp))
+					got = -1;
+			} else {
+				got = read(fd, lr->rbuf, READ_BLOCK);
+			}
 			/* EINTR is returned, not retried: a signal is how the
 			 * caller is asked to stop reading. */
 			if (got < 0)

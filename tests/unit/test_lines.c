@@ -116,6 +116,27 @@ test_lines__pipe_line_arrives_without_a_full_block(void **state)
 	fclose(fp);
 }
 
+static void
+test_lines__reads_a_memory_stream(void **state)
+{
+	static char text[] = "x\ny";
+	FILE *fp = fmemopen(text, sizeof(text) - 1, "r");
+	struct kx_lines lr;
+	const char *line;
+	size_t len;
+
+	(void)state;
+	assert_non_null(fp);
+	kx_lines_init(&lr, fp, 100);
+	assert_int_equal(kx_lines_next(&lr, &line, &len), 0);
+	assert_string_equal(line, "x");
+	assert_int_equal(kx_lines_next(&lr, &line, &len), 0);
+	assert_string_equal(line, "y");
+	assert_int_equal(kx_lines_next(&lr, &line, &len), KX_EEOF);
+	kx_lines_release(&lr);
+	fclose(fp);
+}
+
 int
 main(void)
 {
@@ -124,6 +145,7 @@ main(void)
 		cmocka_unit_test(test_lines__keeps_nul_bytes),
 		cmocka_unit_test(test_lines__skips_a_line_over_the_cap),
 		cmocka_unit_test(test_lines__pipe_line_arrives_without_a_full_block),
+		cmocka_unit_test(test_lines__reads_a_memory_stream),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
