@@ -1,0 +1,138 @@
+/*
+ * Replays every input the fuzzers of tests/fuzz/ ever crashed on, kept in
+ * tests/data/fuzz-regressions/<target>/, through the very same target code
+ * (each fuzz_<target>.c is included here with its entry point renamed), so
+ * that a fixed crash, leak or round-trip break cannot come back unnoticed.
+ * A target signals a broken invariant with abort(); leaks show under the
+ * valgrind and sanitizer runs of this binary.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* cmocka.h needs the headers above first. */
+/* clang-format off */
+#include <cmocka.h>
+/* clang-format on */
+
+#define LLVMFuzzerTestOneInput fuzz_json_line_one
+#include "../fuzz/fuzz_json_line.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_csv_one
+#include "../fuzz/fuzz_csv.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_avro_one
+#include "../fuzz/fuzz_avro.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_lines_one
+#include "../fuzz/fuzz_lines.c"
+#undef LLVMFuzzerTestOneInput
+
+typedef int(fuzz_fn)(const uint8_t *data, size_t size);
+
+static uint8_t *
+slurp(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	uint8_t *data = NULL;
+	long n;
+
+	if (!fp)
+		return NULL;
+	if (fseek(fp, 0, SEEK_END) || (n = ftell(fp)) < 0 ||
+	    fseek(fp, 0, SEEK_SET))
+		goto out;
+	/* One spare byte, so that an empty file still gets a buffer. */
+	if (!(data = malloc((size_t)n + 1)))
+		goto out;
+	if (fread(data, 1, (size_t)n, fp) != (size_t)n) {
+		free(data);
+		data = NULL;
+		goto out;
+	}
+	*len = (size_t)n;
+out:
+	fclose(fp);
+	return data;
+}
+
+/* Runs fn on every file of tests/data/fuzz-regressions/<target>/. */
+static void
+replay(const char *target, fuzz_fn *fn)
+{
+	char dir[4096];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/fuzz-regressions/%s", KX_TEST_DATA,
+		 target);
+	if (!(d = opendir(dir))) {
+		print_message("%s: no regression inputs\n", target);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char path[8192];
+		uint8_t *data;
+		size_t len = 0;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		data = slurp(path, &len);
+		if (!data)
+			fail_msg("cannot read '%s'", path);
+		/* The target aborts when an invariant breaks. */
+		assert_int_equal(fn(data, len), 0);
+		free(data);
+		n++;
+	}
+	closedir(d);
+	print_message("%s: %d regression inputs replayed\n", target, n);
+}
+
+static void
+test_fuzz_regressions__json_line(void **state)
+{
+	(void)state;
+	replay("fuzz_json_line", fuzz_json_line_one);
+}
+
+static void
+test_fuzz_regressions__csv(void **state)
+{
+	(void)state;
+	replay("fuzz_csv", fuzz_csv_one);
+}
+
+static void
+test_fuzz_regressions__avro(void **state)
+{
+	(void)state;
+	replay("fuzz_avro", fuzz_avro_one);
+}
+
+static void
+test_fuzz_regressions__lines(void **state)
+{
+	(void)state;
+	replay("fuzz_lines", fuzz_lines_one);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fuzz_regressions__json_line),
+		cmocka_unit_test(test_fuzz_regressions__csv),
+		cmocka_unit_test(test_fuzz_regressions__avro),
+		cmocka_unit_test(test_fuzz_regressions__lines),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
