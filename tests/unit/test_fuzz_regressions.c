@@ -61,27 +61,22 @@ out:
 	return data;
 }
 
-/* Runs fn on every file of tests/data/fuzz-regressions/<target>/. */
-static void
-replay(const char *target, fuzz_fn *fn)
+/* Runs fn on every file of dir; returns how many there were. */
+static int
+replay_dir(const char *dir, fuzz_fn *fn)
 {
-	char dir[4096];
 	struct dirent *de;
-	DIR *d;
+	DIR *d = opendir(dir);
 	int n = 0;
 
-	snprintf(dir, sizeof(dir), "%s/fuzz-regressions/%s", KX_TEST_DATA,
-		 target);
-	if (!(d = opendir(dir))) {
-		print_message("%s: no regression inputs\n", target);
-		return;
-	}
+	if (!d)
+		return 0;
 	while ((de = readdir(d))) {
 		char path[8192];
 		uint8_t *data;
 		size_t len = 0;
 
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "README.md"))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		data = slurp(path, &len);
@@ -93,7 +88,29 @@ replay(const char *target, fuzz_fn *fn)
 		n++;
 	}
 	closedir(d);
+	return n;
+}
+
+/*
+ * Runs fn on every crash input of tests/data/fuzz-regressions/<target>/
+ * and on the committed seed corpus tests/fuzz/corpus/<target>/, so the
+ * invariants the fuzzers check also hold in every ordinary test run.
+ */
+static void
+replay(const char *target, fuzz_fn *fn)
+{
+	char dir[4096];
+	int n;
+
+	snprintf(dir, sizeof(dir), "%s/fuzz-regressions/%s", KX_TEST_DATA,
+		 target);
+	n = replay_dir(dir, fn);
 	print_message("%s: %d regression inputs replayed\n", target, n);
+	snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/%s", KX_SOURCE_DIR,
+		 target);
+	n = replay_dir(dir, fn);
+	print_message("%s: %d corpus inputs replayed\n", target, n);
+	assert_true(n > 0);
 }
 
 static void
