@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 """Two kx-aggregate instances in one consumer group, on the 6 partitions of
 each topic, give the same views as one instance reading the same topics
-into another database under another group. Both instances run with
---until-caught-up: each must exit 0 only once every partition, its own and
-the other's, has reached the end found at start-up.
+into another database under another group.
+
+Both instances run as services. Half the events are in Kafka before they
+start; the other half is sent only once both hold partitions, so the two
+really share live work (a run where the first instance finishes before the
+second joins proves nothing, and timing alone cannot rule that out). When
+the stored offsets reach the end of every partition, both get SIGTERM and
+must exit 0.
 """
 
 import os
@@ -31,29 +36,56 @@ def total_messages(sc):
     return total
 
 
+def wait_for(pred, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def log_text(f):
+    f.seek(0)
+    return f.read()
+
+
+def assigned_counts(text):
+    return [int(l.split("assigned ")[1].split()[0]) for l in text.splitlines()
+            if "assigned " in l]
+
+
 def two_instances(suite):
     two = suite.scenario("two")
     events = two.kxgen(seed=11, n=N_EVENTS)
-    two.produce_file(events)
-    # Two instances, the second joining while the first is busy, in
-    # batches small enough to interleave and to be cut by rebalances.
-    cmd = two.aggregate_cmd("--batch-max", "50", level="info")
-    logs = [open(os.path.join(two.tmp, "inst%d.log" % i), "w+") for i in (1, 2)]
+    with open(events, encoding="utf-8") as fp:
+        lines = fp.read().splitlines()
+    half = len(lines) // 2
+    two.produce_lines(lines[:half])
+    # Services, not --until-caught-up, in batches small enough to be cut
+    # by rebalances.
+    cmd = [c for c in two.aggregate_cmd("--batch-max", "50", level="info")
+           if c != "--until-caught-up"]
+    logs = [open(os.path.join(two.tmp, "inst%d.log" % i), "a+") for i in (1, 2)]
     procs = [subprocess.Popen(cmd, env=two.env, stdout=subprocess.DEVNULL, stderr=logs[0])]
-    # The second joins as soon as the first has its partitions: a
-    # rebalance in the middle of the run, with most of the work left.
-    for _ in range(300):
-        logs[0].seek(0)
-        if "assigned" in logs[0].read():
-            break
-        time.sleep(0.05)
-    logs[0].seek(0, 2)
+    wait_for(lambda: any(assigned_counts(log_text(logs[0]))), 30)
     procs.append(subprocess.Popen(cmd, env=two.env, stdout=subprocess.DEVNULL, stderr=logs[1]))
+    both = wait_for(lambda: any(a > 0 for a in assigned_counts(log_text(logs[1]))), 90)
+    two.res.true("the second instance joined and was given partitions", both,
+                 log_text(logs[1])[-2000:])
+    # The second half arrives while both own partitions.
+    two.produce_lines(lines[half:])
+    total = total_messages(two)
+    done = wait_for(lambda: two.q1("SELECT coalesce(sum(next_offset), 0) "
+                                   "FROM kx.consumer_offsets") == str(total), 400)
+    two.res.true("stored offsets reach the end of every partition", done,
+                 two.q1("SELECT sum(next_offset) FROM kx.consumer_offsets"))
     rcs = []
-    deadline = time.time() + 400
+    for p in procs:
+        p.terminate()
     for p in procs:
         try:
-            rcs.append(p.wait(timeout=max(1, deadline - time.time())))
+            rcs.append(p.wait(timeout=60))
         except subprocess.TimeoutExpired:
             p.kill()
             rcs.append(p.wait())
@@ -65,17 +97,10 @@ def two_instances(suite):
     if os.environ.get("AGG_SHOW_LOGS"):
         for i, t in enumerate(texts, 1):
             print("# instance %d log:\n# " % i + t.replace("\n", "\n# "))
-    two.res.eq("both instances exit 0 with --until-caught-up", [0, 0], rcs)
+    two.res.eq("both instances exit 0 on SIGTERM", [0, 0], rcs)
     for i, t in enumerate(texts, 1):
-        assigned = [int(l.split("assigned ")[1].split()[0]) for l in t.splitlines()
-                    if "assigned " in l]
         two.res.true("instance %d was given partitions" % i,
-                     any(a > 0 for a in assigned), t[-2000:])
-    # Every message accounted for in the stored offsets: nobody exited
-    # before the other's partitions were done.
-    two.res.eq("stored offsets reach the end of every partition",
-               str(total_messages(two)),
-               two.q1("SELECT sum(next_offset) FROM kx.consumer_offsets"))
+                     any(a > 0 for a in assigned_counts(t)), t[-2000:])
     one = suite.scenario("one", prefix=two.prefix)
     one.aggregate(timeout=400)
     v2, v1 = two.views(), one.views()
