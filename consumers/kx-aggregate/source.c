@@ -186,6 +186,41 @@ source_release(struct source *src)
 	memset(src, 0, sizeof(*src));
 }
 
+/*
+ * Moves the assigned partitions to the stored offsets without changing
+ * the assignment. Calling rd_kafka_assign() here, outside the rebalance
+ * callback, trips an assertion in librdkafka 2.0.2 when a session timeout
+ * is revoking the partitions at the same moment (the zombie case), so this
+ * seeks instead, asynchronously (timeout 0: 2.0.2's seek timeouts are
+ * wrong). Messages fetched from the old positions are dropped by
+ * librdkafka's version barrier. The expected offsets are updated in place.
+ */
+static int
+seek(struct source *src, rd_kafka_topic_partition_list_t *parts,
+     char *errbuf, size_t errlen)
+{
+	rd_kafka_error_t *error;
+
+	error = rd_kafka_seek_partitions(src->rk, parts, 0);
+	if (error) {
+		snprintf(errbuf, errlen, "cannot seek: %s",
+			 rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
+		return KX_EKAFKA;
+	}
+	for (int i = 0; i < parts->cnt; i++) {
+		struct part *p = source_part(src, parts->elems[i].topic,
+					     parts->elems[i].partition);
+		if (!p)
+			continue;
+		p->expected = parts->elems[i].offset >= 0
+				      ? parts->elems[i].offset
+				      : -1;
+		p->eof = -1;
+	}
+	return 0;
+}
+
 int
 source_reseek(struct source *src, char *errbuf, size_t errlen)
 {
@@ -199,8 +234,8 @@ source_reseek(struct source *src, char *errbuf, size_t errlen)
 		rd_kafka_topic_partition_list_add(parts, src->parts[i].topic,
 						  src->parts[i].partition);
 	rc = load_offsets(src, parts, errbuf, errlen);
-	if (!rc && !(rc = track(src, parts)))
-		rd_kafka_assign(src->rk, parts);
+	if (!rc)
+		rc = seek(src, parts, errbuf, errlen);
 	rd_kafka_topic_partition_list_destroy(parts);
 	return rc;
 }

@@ -47,8 +47,8 @@ struct part *source_part(struct source *src, const char *topic,
 			 int32_t partition);
 
 /*
- * Re-reads the stored offsets of every assigned partition and assigns
- * again from them (after the offset guard fenced a batch).
+ * Re-reads the stored offsets of every assigned partition and seeks to
+ * them (after the offset guard fenced a batch).
  */
 int source_reseek(struct source *src, char *errbuf, size_t errlen);
 

@@ -15,6 +15,9 @@
 #      newest transactions and their offsets are lost together; the stored
 #      offsets went back, so the offset guard must reject the next batch
 #      and the consumer must re-seek (DESIGN.md, "Exactly-once effect").
+#      Whether a crash loses commits is up to the WAL's timing, so (b) is
+#      tried up to 4 times while the load lasts; the guard is asserted when
+#      a loss is seen, and the invariant is checked in every case.
 # Then the invariant.
 . "$(dirname "$0")/lib.sh"
 fault_setup pgrestart
@@ -54,22 +57,34 @@ kx_expect_eq "/readyz is 200 again after the restart" 200 "$(http_code "$port" /
 db "ALTER SYSTEM SET wal_writer_delay = '10s'" >/dev/null
 db "SELECT pg_reload_conf()" >/dev/null
 fenced0=$(grep -c "offset guard" "$FAULT_LOGS/agg-run.log")
-o1=$(offsets_sum)
-wait_until 30 "the consumer to commit" eval '[ "$(offsets_sum)" -gt "$o1" ]'
-sleep 1
-seen=$(offsets_table)
-"$STACK" stop postgresql --immediate >>"$FAULT_LOGS/stack.log" 2>&1 || kx_die "cannot stop postgresql"
-flog "(b) PostgreSQL crashed under load"
-sleep 2
-"$STACK" start postgresql >>"$FAULT_LOGS/stack.log" 2>&1 || kx_die "cannot start postgresql"
+# Whether an immediate stop loses asynchronous commits is up to the WAL
+# writer's timing, so crash up to 4 times until a loss is seen. When one
+# is, the guard must notice it; the invariant below is checked either way.
+back=0
+for attempt in 1 2 3 4; do
+	o1=$(offsets_sum)
+	# No commit within 30 s: the load is over, nothing left to lose.
+	wait_until 30 "the consumer to commit" eval '[ "$(offsets_sum)" -gt "$o1" ]' || break
+	sleep 1
+	seen=$(offsets_table)
+	"$STACK" stop postgresql --immediate >>"$FAULT_LOGS/stack.log" 2>&1 || kx_die "cannot stop postgresql"
+	flog "(b) PostgreSQL crashed under load (attempt $attempt)"
+	sleep 2
+	"$STACK" start postgresql >>"$FAULT_LOGS/stack.log" 2>&1 || kx_die "cannot start postgresql"
+	back=$(join -t= <(echo "$seen" | sort) <(offsets_table | sort) | awk -F= '$3 < $2' | wc -l)
+	flog "(b) $back partition(s) lost offsets seen committed before the crash"
+	wait_until 60 "/readyz 200 again" eval '[ "$(http_code "$port" /readyz)" = 200 ]'
+	[ "$back" -gt 0 ] && break
+done
 db "ALTER SYSTEM RESET wal_writer_delay" >/dev/null
 db "SELECT pg_reload_conf()" >/dev/null
-back=$(join -t= <(echo "$seen" | sort) <(offsets_table | sort) | awk -F= '$3 < $2' | wc -l)
-flog "(b) $back partition(s) lost offsets seen committed before the crash"
-wait_until 60 "/readyz 200 again" eval '[ "$(http_code "$port" /readyz)" = 200 ]'
-wait_until 60 "the offset guard to fire" eval '[ "$(grep -c "offset guard" "$FAULT_LOGS/agg-run.log")" -gt "$fenced0" ]'
-kx_expect_eq "lost commits were noticed by the offset guard (re-seek)" yes \
-	"$([ "$(grep -c "offset guard" "$FAULT_LOGS/agg-run.log")" -gt "$fenced0" ] && echo yes || echo no)"
+if [ "$back" -gt 0 ]; then
+	wait_until 60 "the offset guard to fire" eval '[ "$(grep -c "offset guard" "$FAULT_LOGS/agg-run.log")" -gt "$fenced0" ]'
+	kx_expect_eq "lost commits were noticed by the offset guard (re-seek)" yes \
+		"$([ "$(grep -c "offset guard" "$FAULT_LOGS/agg-run.log")" -gt "$fenced0" ] && echo yes || echo no)"
+else
+	flog "(b) no crash lost a commit: the re-seek path was not exercised this run"
+fi
 
 produce_wait 300
 kill -TERM "$P"
