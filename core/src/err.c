@@ -2,6 +2,10 @@
  * Error names and messages, generated from KX_ERR_MAP so the three never
  * drift apart.
  */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "err_int.h"
 #include "kx/err.h"
 
 const char *
@@ -34,4 +38,16 @@ kx_err_name(int err)
 	default:
 		return "KX_E?";
 	}
+}
+
+void
+kx__errf(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!errbuf || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(errbuf, errlen, fmt, ap);
+	va_end(ap);
 }

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "err_int.h"
 #include "kx/err.h"
 #include "kx/timeutil.h"
 #include "kx/validate.h"
@@ -675,20 +676,6 @@ json_kind(const json_t *v)
 	}
 }
 
-static void say(char *errbuf, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-say(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errbuf || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * jansson's message may quote the offending token raw, cut at any byte:
@@ -717,7 +704,7 @@ kx_event_parse_line(const char *line, size_t len, struct kx_arena *arena,
 
 	memset(ev, 0, sizeof(*ev));
 	if (len > KX_LINE_MAX) {
-		say(errbuf, errlen, "line is longer than %zu bytes",
+		kx__errf(errbuf, errlen, "line is longer than %zu bytes",
 		    KX_LINE_MAX);
 		return KX_ETOOLONG;
 	}
@@ -731,7 +718,7 @@ kx_event_parse_line(const char *line, size_t len, struct kx_arena *arena,
 		if (!strchr(" \t\r\n", line[i]) || !line[i])
 			break;
 	if (i == len) {
-		say(errbuf, errlen, "empty line");
+		kx__errf(errbuf, errlen, "empty line");
 		return KX_EPARSE;
 	}
 	/*
@@ -740,12 +727,12 @@ kx_event_parse_line(const char *line, size_t len, struct kx_arena *arena,
 	 */
 	bad = kx_utf8_check(line, len);
 	if (bad < len) {
-		say(errbuf, errlen, "invalid UTF-8 at byte %zu", bad + 1);
+		kx__errf(errbuf, errlen, "invalid UTF-8 at byte %zu", bad + 1);
 		return KX_EUTF8;
 	}
 	nul = memchr(line, '\0', len);
 	if (nul) {
-		say(errbuf, errlen, "NUL byte at byte %zu",
+		kx__errf(errbuf, errlen, "NUL byte at byte %zu",
 		    (size_t)(nul - line) + 1);
 		return KX_EPARSE;
 	}
@@ -753,16 +740,16 @@ kx_event_parse_line(const char *line, size_t len, struct kx_arena *arena,
 			 JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!obj) {
 		if (json_error_code(&jerr) == json_error_out_of_memory) {
-			say(errbuf, errlen, "out of memory");
+			kx__errf(errbuf, errlen, "out of memory");
 			return KX_ENOMEM;
 		}
 		clean_text(jerr.text);
-		say(errbuf, errlen, "invalid JSON at column %d: %s",
+		kx__errf(errbuf, errlen, "invalid JSON at column %d: %s",
 		    jerr.column, jerr.text);
 		return KX_EPARSE;
 	}
 	if (!json_is_object(obj)) {
-		say(errbuf, errlen, "expected a JSON object, not %s",
+		kx__errf(errbuf, errlen, "expected a JSON object, not %s",
 		    json_kind(obj));
 		rc = KX_EPARSE;
 		goto out;

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "err_int.h"
 #include "kx/err.h"
 #include "kx/timeutil.h"
 
@@ -35,20 +36,6 @@
 /* Room for a path such as "visitors[123456789].country". */
 #define PATH_MAX_LEN 64
 
-static void say(char *errbuf, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-say(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errbuf || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * Decodes one code point from s (len > 0 bytes). Returns the sequence's
@@ -279,7 +266,7 @@ kx_sdg_parse(const char *code, int *goal, char *target, char *errbuf,
 	if (dot1)
 		dot2 = memchr(dot1 + 1, '.', len - glen - 1);
 	if (dot2 && memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - code))) {
-		say(errbuf, errlen,
+		kx__errf(errbuf, errlen,
 		    "%s is not an SDG code: more than three parts",
 		    kx_quote_value(q, sizeof(q), code, len));
 		return KX_EINVAL;
@@ -288,11 +275,11 @@ kx_sdg_parse(const char *code, int *goal, char *target, char *errbuf,
 	if (g < 1 || g > 17) {
 		kx_quote_value(q, sizeof(q), code, len);
 		if (!dot1) {
-			say(errbuf, errlen, "%s is not an SDG goal (1-17)", q);
+			kx__errf(errbuf, errlen, "%s is not an SDG goal (1-17)", q);
 		} else {
 			char gq[QBUF];
 
-			say(errbuf, errlen,
+			kx__errf(errbuf, errlen,
 			    "%s is not an SDG code: goal %s is not 1-17", q,
 			    kx_quote_value(gq, sizeof(gq), code, glen));
 		}
@@ -307,7 +294,7 @@ kx_sdg_parse(const char *code, int *goal, char *target, char *errbuf,
 			if (tn < 1 || tn > 19) {
 				char tq[QBUF];
 
-				say(errbuf, errlen,
+				kx__errf(errbuf, errlen,
 				    "%s is not an SDG code: target %s is not "
 				    "1-19 or a-j",
 				    kx_quote_value(q, sizeof(q), code, len),
@@ -323,7 +310,7 @@ kx_sdg_parse(const char *code, int *goal, char *target, char *errbuf,
 			if (in < 1 || in > 99) {
 				char iq[QBUF];
 
-				say(errbuf, errlen,
+				kx__errf(errbuf, errlen,
 				    "%s is not an SDG code: indicator %s is "
 				    "not "
 				    "1-99",
