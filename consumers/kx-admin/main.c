@@ -455,26 +455,12 @@ main(int argc, char **argv)
 {
 	struct config conf = {0};
 	struct kx_strv args = {0};
-	char errbuf[512];
-	int rc, status = 2;
+	int status = 2;
 	const char *cmd;
 
-	rc = kx_conf_parse(options, &conf, argc, argv, &args, errbuf,
-			   sizeof(errbuf));
-	if (rc == KX_CONF_HELP) {
-		usage(stdout);
-		status = 0;
+	if (!kx_conf_start(options, &conf, argc, argv, &args, "kx-admin",
+			   KX_VERSION, usage, &status))
 		goto out;
-	}
-	if (rc == KX_CONF_VERSION) {
-		printf("kx-admin %s\n", KX_VERSION);
-		status = 0;
-		goto out;
-	}
-	if (rc) {
-		fprintf(stderr, "kx-admin: %s\n", errbuf);
-		goto out;
-	}
 	cmd = args.n ? args.v[0] : "";
 	if (!strcmp(cmd, "migrate") && args.n == 1)
 		status = cmd_migrate(&conf);
@@ -493,6 +479,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "kx-admin: unknown command '%s'\n",
 				cmd);
 		usage(stderr);
+		status = 2;
 	}
 out:
 	kx_strv_release(&args);

@@ -566,22 +566,9 @@ main(int argc, char **argv)
 	app.conf = &conf;
 	fold_init(&app.fold);
 	kx_arena_init(&app.b.arena);
-	rc = kx_conf_parse(options, &conf, argc, argv, &args, errbuf,
-			   sizeof(errbuf));
-	if (rc == KX_CONF_HELP) {
-		usage(stdout);
-		status = 0;
+	if (!kx_conf_start(options, &conf, argc, argv, &args, "kx-aggregate",
+			   KX_VERSION, usage, &status))
 		goto out;
-	}
-	if (rc == KX_CONF_VERSION) {
-		printf("kx-aggregate %s\n", KX_VERSION);
-		status = 0;
-		goto out;
-	}
-	if (rc) {
-		fprintf(stderr, "kx-aggregate: %s\n", errbuf);
-		goto out;
-	}
 	if (conf.dump_config) {
 		kx_conf_example(stdout, options);
 		status = 0;

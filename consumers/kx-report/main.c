@@ -228,22 +228,9 @@ main(int argc, char **argv)
 	bool html;
 	int rc, status = 2;
 
-	rc = kx_conf_parse(options, &conf, argc, argv, &args, errbuf,
-			   sizeof(errbuf));
-	if (rc == KX_CONF_HELP) {
-		usage(stdout);
-		status = 0;
+	if (!kx_conf_start(options, &conf, argc, argv, &args, "kx-report",
+			   KX_VERSION, usage, &status))
 		goto out;
-	}
-	if (rc == KX_CONF_VERSION) {
-		printf("kx-report %s\n", KX_VERSION);
-		status = 0;
-		goto out;
-	}
-	if (rc) {
-		fprintf(stderr, "kx-report: %s\n", errbuf);
-		goto out;
-	}
 	html = !strcmp(conf.format, "html");
 	if (strcmp(conf.format, "table") && strcmp(conf.format, "csv") &&
 	    strcmp(conf.format, "json") && !html) {

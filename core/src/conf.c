@@ -388,3 +388,30 @@ kx_conf_example(FILE *fp, const struct kx_conf_entry *table)
 			       : (e->type == KX_CONF_BOOL ? "false" : ""));
 	}
 }
+
+bool
+kx_conf_start(const struct kx_conf_entry *table, void *conf, int argc,
+	      char **argv, struct kx_strv *args, const char *prog,
+	      const char *version, void (*usage)(FILE *), int *status)
+{
+	char errbuf[1024];
+	int rc = kx_conf_parse(table, conf, argc, argv, args, errbuf,
+			       sizeof(errbuf));
+
+	if (rc == KX_CONF_HELP) {
+		usage(stdout);
+		*status = 0;
+		return false;
+	}
+	if (rc == KX_CONF_VERSION) {
+		printf("%s %s\n", prog, version);
+		*status = 0;
+		return false;
+	}
+	if (rc) {
+		fprintf(stderr, "%s: %s\n", prog, errbuf);
+		*status = 2;
+		return false;
+	}
+	return true;
+}

@@ -485,19 +485,10 @@ main(int argc, char **argv)
 	int rc, status = EXIT_USAGE;
 	bool io_error = false;
 
-	rc = kx_conf_parse(options, &conf, argc, argv, &files, errbuf,
-			   sizeof(errbuf));
-	if (rc == KX_CONF_HELP) {
-		usage(stdout);
-		status = 0;
+	if (!kx_conf_start(options, &conf, argc, argv, &files, "kx-produce",
+			   KX_VERSION, usage, &status))
 		goto out;
-	}
-	if (rc == KX_CONF_VERSION) {
-		printf("kx-produce %s\n", KX_VERSION);
-		status = 0;
-		goto out;
-	}
-	if (rc || check_config(&conf, &family, errbuf, sizeof(errbuf))) {
+	if (check_config(&conf, &family, errbuf, sizeof(errbuf))) {
 		fprintf(stderr, "kx-produce: %s\n", errbuf);
 		goto out;
 	}

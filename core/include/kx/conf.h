@@ -60,6 +60,17 @@ int kx_conf_parse(const struct kx_conf_entry *table, void *conf, int argc,
 		  char **argv, struct kx_strv *args, char *errbuf,
 		  size_t errlen);
 
+/*
+ * The usual start of a program's main(): kx_conf_parse(), then --help
+ * (usage(stdout)), --version ("<prog> <version>") or a config error
+ * ("<prog>: reason" on stderr). Returns true when the program should go
+ * on, leaving *status as it was; otherwise sets *status to the exit status
+ * (0, or 2 for an error).
+ */
+bool kx_conf_start(const struct kx_conf_entry *table, void *conf, int argc,
+		   char **argv, struct kx_strv *args, const char *prog,
+		   const char *version, void (*usage)(FILE *), int *status);
+
 /* Frees every string and list that kx_conf_parse() stored in conf. */
 void kx_conf_release(const struct kx_conf_entry *table, void *conf);
 
