@@ -41,13 +41,18 @@ kx_err_name(int err)
 }
 
 void
+kx__verrf(char *errbuf, size_t errlen, const char *fmt, va_list ap)
+{
+	if (errbuf && errlen)
+		vsnprintf(errbuf, errlen, fmt, ap);
+}
+
+void
 kx__errf(char *errbuf, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!errbuf || !errlen)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
+	kx__verrf(errbuf, errlen, fmt, ap);
 	va_end(ap);
 }

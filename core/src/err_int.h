@@ -4,6 +4,7 @@
 #ifndef KX_ERR_INT_H
 #define KX_ERR_INT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /*
@@ -12,5 +13,7 @@
  */
 void kx__errf(char *errbuf, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+void kx__verrf(char *errbuf, size_t errlen, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 #endif

@@ -161,11 +161,9 @@ fail(struct jctx *c, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (c->errbuf && c->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(c->errbuf, c->errlen, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	kx__verrf(c->errbuf, c->errlen, fmt, ap);
+	va_end(ap);
 	return KX_EINVALID_EVENT;
 }
 
