@@ -116,6 +116,7 @@ struct app {
 	struct batch b;
 	struct metrics metrics;
 	struct part *ends; /* --until-caught-up: the ends to reach */
+	long test_commit_delay_ms; /* KX_TEST_COMMIT_DELAY_MS, tests only */
 	size_t n_ends;
 	int end_left;
 };
@@ -482,7 +483,18 @@ run(struct app *app)
 		}
 		atomic_store(&app->metrics.kafka_ok, app->src.kafka_ok);
 		if (b->n) {
-			int rc = commit_batch(app);
+			int rc;
+			/* Test hook: hold a collected batch before committing,
+			 * so a fault test can freeze the process at the one
+			 * moment a zombie is dangerous. */
+			if (app->test_commit_delay_ms > 0) {
+				kx_log_info("aggregate",
+					    "test hook: holding a batch of %zu "
+					    "messages for %ld ms",
+					    b->n, app->test_commit_delay_ms);
+				sleep_ms(app->test_commit_delay_ms);
+			}
+			rc = commit_batch(app);
 			batch_clear(b);
 			if (rc == KX_EINTR)
 				return 0;
@@ -594,6 +606,9 @@ main(int argc, char **argv)
 	}
 	kx_log_set_level(level);
 	kx_codec_global_init();
+	if (getenv("KX_TEST_COMMIT_DELAY_MS"))
+		app.test_commit_delay_ms =
+			strtol(getenv("KX_TEST_COMMIT_DELAY_MS"), NULL, 10);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

@@ -2,9 +2,11 @@
 # Scenario 3, a zombie: two instances, A and B, share the group. The
 # 200,000-event load is produced in two parts: all but the last 1,500 lines
 # at full speed, then the last 1,500 as a trickle (about 25 lines a second
-# through kx-produce's standard input). During the trickle A collects 5 s
-# batches, so it nearly always holds uncommitted messages. A is frozen with
-# SIGSTOP past its session timeout (6 s); the group gives its partitions to
+# through kx-produce's standard input). A runs with the test hook
+# KX_TEST_COMMIT_DELAY_MS=4000: it holds each collected batch for 4 s before
+# committing and logs "test hook: holding". A is frozen with SIGSTOP right
+# after such a line, so it owns an uncommitted batch, and stays frozen past
+# its session timeout (6 s); the group gives its partitions to
 # B; B commits on them; A is resumed. A's batch must be rejected by the
 # offset guard ("offset guard" in its log, kx_fenced_total > 0), and A must
 # re-seek and go on. The freeze is repeated (up to 3 times) until A has been
@@ -18,7 +20,10 @@ tail -n "$tail_n" "$EVENTS" >"$KX_TEST_TMP/trickle.jsonl"
 pa=$(free_port)
 pb=$(free_port)
 common=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=1000)
-agg_start a --batch-ms 5000 --batch-max 100000 --http "127.0.0.1:$pa" "${common[@]}"
+# A holds each collected batch for 4 s before committing (a test hook of
+# kx-aggregate), so it can be frozen exactly while it owns an uncommitted
+# batch: the moment a zombie is dangerous.
+KX_TEST_COMMIT_DELAY_MS=4000 agg_start a --batch-ms 2000 --batch-max 100000 --http "127.0.0.1:$pa" "${common[@]}"
 A=$AGG_PID
 agg_start b --http "127.0.0.1:$pb" "${common[@]}"
 B=$AGG_PID
@@ -40,10 +45,12 @@ logs+=("$PRODUCE_LOG")
 
 assigned_b() { grep -c "assigned 18 partitions" "$FAULT_LOGS/agg-b.log"; }
 fenced_a() { grep -c "offset guard" "$FAULT_LOGS/agg-a.log"; }
+held_a() { grep -c "test hook: holding" "$FAULT_LOGS/agg-a.log"; }
 attempts=0
 for ((try = 1; try <= 3; try++)); do
 	wait_until 30 "A to hold partitions" eval '[ "$(grep -c "assigned [1-9]" "$FAULT_LOGS/agg-a.log")" -ge '"$try"' ]'
-	sleep "$(rand_between 25 45)"
+	h0=$(held_a)
+	wait_until 60 "A to hold a batch" eval '[ "$(held_a)" -gt "$h0" ]'
 	before=$(assigned_b)
 	kill -STOP "$A"
 	attempts=$try
