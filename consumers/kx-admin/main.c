@@ -18,6 +18,7 @@
 #include "kx/event.h"
 #include "kx/kafka.h"
 #include "kxdb.h"
+#include "schemas.h"
 
 struct config {
 	char *db;
@@ -62,7 +63,15 @@ usage(FILE *fp)
 	      "  targets load FILE  load programme targets from CSV "
 	      "(programme,measure,target)\n"
 	      "  topics create      create the KX topics (existing ones are "
-	      "kept)\n\nOptions:\n",
+	      "kept)\n"
+	      "  schemas check [DIR]\n"
+	      "                     prove every schema version against every "
+	      "other, both\n"
+	      "                     ways (Avro resolution rules); DIR holds a "
+	      "catalogue.txt,\n"
+	      "                     else the catalogue built into KX is "
+	      "checked; exit 1 on a\n"
+	      "                     breaking change\n\nOptions:\n",
 	      fp);
 	kx_conf_usage(fp, options);
 }
@@ -474,6 +483,9 @@ main(int argc, char **argv)
 	else if (!strcmp(cmd, "topics") && args.n == 2 &&
 		 !strcmp(args.v[1], "create"))
 		status = cmd_topics_create(&conf);
+	else if (!strcmp(cmd, "schemas") && (args.n == 2 || args.n == 3) &&
+		 !strcmp(args.v[1], "check"))
+		status = kx_admin_schemas_check(args.n == 3 ? args.v[2] : NULL);
 	else {
 		if (*cmd)
 			fprintf(stderr, "kx-admin: unknown command '%s'\n",

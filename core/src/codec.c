@@ -623,7 +623,8 @@ enum mkind {
 	M_ENUM,	     /* enum into a C enum, by symbol */
 	M_STRINGS,   /* array of strings into const char ** and a count */
 	M_PARTY,     /* Party record into struct kx_party */
-	M_PARTIES    /* array of Party into struct kx_party * and a count */
+	M_PARTIES,   /* array of Party into struct kx_party * and a count */
+	M_SECTORS    /* ParticipantsBySector record into struct kx_sectors */
 };
 
 struct msyms {
@@ -644,6 +645,7 @@ struct mfield {
 	enum mkind kind;
 	size_t off[2];
 	size_t off_n;	   /* element count of M_STRINGS and M_PARTIES */
+			   /* (M_SECTORS: the offset of its 'present') */
 	unsigned required; /* bit s: null or absent is an error in shape s */
 	bool nullable;	   /* M_INT: 'absent' stands for null */
 	int32_t absent;
@@ -680,6 +682,13 @@ static const struct msyms syms_coop = {KX_COOP__COUNT, sym_coop};
 static const struct msyms syms_visit_type = {KX_VISIT__COUNT, sym_visit_type};
 static const struct msyms syms_format = {KX_FORMAT__COUNT, sym_format};
 static const struct msyms syms_product = {KX_PRODUCT__COUNT, sym_product};
+static const char *
+sym_follow_up(int v)
+{
+	return kx_follow_up_name((enum kx_follow_up)v);
+}
+static const struct msyms syms_follow_up = {KX_FOLLOW_UP__COUNT,
+					    sym_follow_up};
 static const struct msyms syms_kind = {KX_PARTY__COUNT, sym_kind};
 
 /* Enums are stored through int pointers, so they must be int-sized. */
@@ -765,6 +774,15 @@ static const struct mfield pairing_fields[] = {
 	 0,
 	 0,
 	 NULL},
+	/* v2. A v1 writer lacks it: absent, -1. */
+	{"budget_eur",
+	 M_LONG,
+	 {EV(u.pairing.budget_eur), NO_OFF},
+	 0,
+	 0,
+	 true,
+	 -1,
+	 NULL},
 };
 
 static const struct mfield visit_fields[] = {
@@ -834,6 +852,32 @@ static const struct mfield visit_fields[] = {
 	 true,
 	 -1,
 	 NULL},
+	/* v2 */
+	{"report_url",
+	 M_STRING,
+	 {EV(u.visit.report_url), NO_OFF},
+	 0,
+	 0,
+	 0,
+	 0,
+	 NULL},
+	{"participants_by_sector",
+	 M_SECTORS,
+	 {EV(u.visit.by_sector), NO_OFF},
+	 EV(u.visit.by_sector.present),
+	 0,
+	 0,
+	 0,
+	 NULL},
+	/* A v1 writer lacks it: the v2 reader's default, none. */
+	{"follow_up",
+	 M_ENUM,
+	 {EV(u.visit.follow_up), NO_OFF},
+	 0,
+	 BOTH,
+	 0,
+	 0,
+	 &syms_follow_up},
 };
 
 static const struct mfield practice_fields[] = {
@@ -872,6 +916,8 @@ static const struct mfield practice_fields[] = {
 	 0,
 	 0,
 	 NULL},
+	/* v2 */
+	{"url", M_STRING, {EV(u.practice.url), NO_OFF}, 0, 0, 0, 0, NULL},
 };
 
 static const struct mfield party_fields[] = {
@@ -880,6 +926,47 @@ static const struct mfield party_fields[] = {
 	{"kind", M_ENUM, {PA(kind), PA(kind)}, 0, BOTH, 0, 0, &syms_kind},
 	{"eu", M_BOOL, {PA(eu), PA(eu)}, 0, BOTH, 0, 0, NULL},
 };
+
+#define SE(m) offsetof(struct kx_sectors, m)
+static const struct mfield sector_fields[] = {
+	{"public_sector",
+	 M_INT,
+	 {SE(public_sector), SE(public_sector)},
+	 0,
+	 BOTH,
+	 0,
+	 0,
+	 NULL},
+	{"private_sector",
+	 M_INT,
+	 {SE(private_sector), SE(private_sector)},
+	 0,
+	 BOTH,
+	 0,
+	 0,
+	 NULL},
+	{"academia", M_INT, {SE(academia), SE(academia)}, 0, BOTH, 0, 0, NULL},
+	{"civil_society",
+	 M_INT,
+	 {SE(civil_society), SE(civil_society)},
+	 0,
+	 BOTH,
+	 0,
+	 0,
+	 NULL},
+};
+
+/* The fields of the record a field holds (M_PARTY, M_PARTIES, M_SECTORS). */
+static const struct mfield *
+sub_fields(const struct mfield *f, size_t *n)
+{
+	if (f->kind == M_SECTORS) {
+		*n = N_ELEMS(sector_fields);
+		return sector_fields;
+	}
+	*n = N_ELEMS(party_fields);
+	return party_fields;
+}
 
 static const struct {
 	const struct mfield *fields;
@@ -929,13 +1016,14 @@ struct fmap;
 
 struct slot {
 	int index;		   /* writer field index, -1 when absent */
+	bool in_reader;		   /* false: the reader lacks the field */
 	int null_branch;	   /* -1 when the writer type is not nullable */
 	int value_branch;	   /* -1 when the writer type is not a union */
 	const struct wnode *vnode; /* writer node of the value itself */
 	int *sym_map;		   /* writer symbol -> model value, or -1 */
 	int *rev_map;		   /* model value -> writer symbol, or -1 */
 	size_t n_rev;
-	struct fmap *sub; /* the Party record of M_PARTY, M_PARTIES */
+	struct fmap *sub; /* the record of M_PARTY, M_PARTIES, M_SECTORS */
 	json_t *def;	  /* the reader's default (borrowed), or NULL */
 };
 
@@ -1100,6 +1188,7 @@ compatible(enum mkind kind, const struct wnode *n)
 	case M_STRINGS:
 		return n->type == W_ARRAY && n->kids[0]->type == W_STRING;
 	case M_PARTY:
+	case M_SECTORS:
 		return n->type == W_RECORD;
 	case M_PARTIES:
 		return n->type == W_ARRAY && n->kids[0]->type == W_RECORD;
@@ -1112,7 +1201,8 @@ static const char *const kind_names[] = {"string", "enum",
 					 "string", "long",
 					 "int",	   "boolean",
 					 "enum",   "array of strings",
-					 "record", "array of records"};
+					 "record", "array of records",
+					 "record"};
 
 /* What build_fmap needs to know about both sides of one record. */
 struct side {
@@ -1187,8 +1277,17 @@ build_slot(struct slot *s, const struct mfield *f, enum kx_family family,
 
 	snprintf(path, sizeof(path), "%s%s%s", parent ? parent : "",
 		 parent ? "." : "", f->name);
-	s->index = field_index(w.rec, f->name);
 	s->null_branch = s->value_branch = -1;
+	/*
+	 * A field the reader schema lacks is absent whatever the writer
+	 * wrote, as in Avro's resolution: an older reader skips it.
+	 */
+	s->in_reader = rindex >= 0 || !r.rec;
+	if (!s->in_reader) {
+		s->index = -1;
+		return 0;
+	}
+	s->index = field_index(w.rec, f->name);
 	s->def = json_object_get(rjson, "default");
 	if (s->def && (rc = check_default(f, s->def, path, errbuf, errlen)))
 		return rc;
@@ -1229,19 +1328,22 @@ build_slot(struct slot *s, const struct mfield *f, enum kx_family family,
 	if (f->kind == M_ENUM || f->kind == M_TYPE)
 		return build_enum_maps(s, f, family, &r, rindex, path, errbuf,
 				       errlen);
-	if (f->kind == M_PARTY || f->kind == M_PARTIES) {
+	if (f->kind == M_PARTY || f->kind == M_PARTIES ||
+	    f->kind == M_SECTORS) {
 		struct side wsub = {s->vnode, w.json};
 		struct side rsub = {NULL, r.json};
 		const struct wnode *rn =
 			rindex >= 0 ? non_null(r.rec->kids[rindex]) : NULL;
+		size_t n_sub;
+		const struct mfield *sub = sub_fields(f, &n_sub);
 
 		if (wsub.rec->type == W_ARRAY)
 			wsub.rec = wsub.rec->kids[0];
 		if (rn && rn->type == W_ARRAY)
 			rn = rn->kids[0];
 		rsub.rec = rn && rn->type == W_RECORD ? rn : NULL;
-		s->sub = build_fmap(party_fields, N_ELEMS(party_fields), family,
-				    wsub, rsub, path, errbuf, errlen);
+		s->sub = build_fmap(sub, n_sub, family, wsub, rsub, path,
+				    errbuf, errlen);
 		if (!s->sub)
 			return KX_ESCHEMA;
 	}
@@ -1927,9 +2029,10 @@ store_enum(const struct dctx *d, const struct mfield *f, const struct slot *s,
 static int decode_record(struct dctx *d, const struct fmap *m,
 			 avro_value_t *rec, void *base, int shape);
 
+/* Decodes a nested record (a Party, or participants by sector) into p. */
 static int
-decode_party(struct dctx *d, const struct mfield *f, const struct slot *s,
-	     avro_value_t *v, long idx, struct kx_party *p)
+decode_nested(struct dctx *d, const struct mfield *f, const struct slot *s,
+	      avro_value_t *v, long idx, void *p)
 {
 	const char *parent = d->parent;
 	long pidx = d->pidx;
@@ -1996,7 +2099,10 @@ decode_value(struct dctx *d, const struct mfield *f, const struct slot *s,
 				     "cannot be read as an enum");
 		return store_enum(d, f, s, iv, dst);
 	case M_PARTY:
-		return decode_party(d, f, s, v, -1, dst);
+		return decode_nested(d, f, s, v, -1, dst);
+	case M_SECTORS:
+		*(bool *)((char *)base + f->off_n) = true;
+		return decode_nested(d, f, s, v, -1, dst);
 	case M_STRINGS:
 	case M_PARTIES: {
 		size_t esz = f->kind == M_STRINGS ? sizeof(const char *)
@@ -2014,7 +2120,7 @@ decode_value(struct dctx *d, const struct mfield *f, const struct slot *s,
 				return dfail(d, KX_EAVRO, f->name, (long)i,
 					     "cannot be read");
 			if (f->kind == M_PARTIES) {
-				rc = decode_party(d, f, s, &e, (long)i,
+				rc = decode_nested(d, f, s, &e, (long)i,
 						  (struct kx_party *)arr + i);
 			} else if (avro_value_get_string(&e, &str, &size)) {
 				rc = dfail(d, KX_EAVRO, f->name, (long)i,
@@ -2076,18 +2182,24 @@ store_json(struct dctx *d, const struct mfield *f, const struct slot *s,
 		*(int *)dst = v;
 		return 0;
 	case M_PARTY:
+	case M_SECTORS: {
+		size_t n_sub;
+		const struct mfield *sub = sub_fields(f, &n_sub);
+
 		if (!json_is_object(j))
 			break;
-		for (i = 0; i < N_ELEMS(party_fields) && !rc; i++) {
-			json_t *m = json_object_get(j, party_fields[i].name);
+		for (i = 0; i < n_sub && !rc; i++) {
+			json_t *m = json_object_get(j, sub[i].name);
 			if (!m || json_is_null(m))
 				return dfail(d, KX_ESCHEMA, f->name, -1,
-					     "default lacks '%s'",
-					     party_fields[i].name);
-			rc = store_json(d, &party_fields[i], NULL, m, dst,
-					party_fields[i].off[0]);
+					     "default lacks '%s'", sub[i].name);
+			rc = store_json(d, &sub[i], NULL, m, dst,
+					sub[i].off[0]);
 		}
+		if (f->kind == M_SECTORS)
+			*(bool *)((char *)base + f->off_n) = true;
 		return rc;
+	}
 	case M_STRINGS:
 	case M_PARTIES: {
 		struct mfield ef = *f;
@@ -2149,12 +2261,17 @@ check_default(const struct mfield *f, json_t *def, const char *path,
 	return rc;
 }
 
-/* Marks an optional field absent; the event was zeroed, so only ints. */
+/*
+ * Marks an optional field absent; the event was zeroed, so only numbers
+ * (and a record's 'present', already false).
+ */
 static int
 store_absent(const struct mfield *f, void *base, size_t off)
 {
 	if (f->kind == M_INT)
 		*(int32_t *)((char *)base + off) = f->absent;
+	else if (f->kind == M_LONG)
+		*(int64_t *)((char *)base + off) = f->absent;
 	return 0;
 }
 
@@ -2207,6 +2324,10 @@ decode_record(struct dctx *d, const struct fmap *m, avro_value_t *rec,
 
 		if (off == NO_OFF)
 			continue;
+		if (!s->in_reader) {
+			store_absent(f, base, off);
+			continue;
+		}
 		rc = find_value(d, f, s, rec, &v);
 		if (rc == PRESENT) {
 			rc = decode_value(d, f, s, &v, base, off);
@@ -2483,9 +2604,10 @@ efail_avro(const struct ectx *e, int rc, const char *name)
 static int encode_record(struct ectx *e, const struct fmap *m,
 			 avro_value_t *rec, const void *base, int shape);
 
+/* Encodes a nested record (a Party, or participants by sector). */
 static int
-encode_party(struct ectx *e, const struct mfield *f, const struct slot *s,
-	     avro_value_t *v, long idx, const struct kx_party *p)
+encode_nested(struct ectx *e, const struct mfield *f, const struct slot *s,
+	      avro_value_t *v, long idx, const void *p)
 {
 	const char *parent = e->parent;
 	long pidx = e->pidx;
@@ -2545,8 +2667,12 @@ is_absent(const struct mfield *f, const void *base, size_t off)
 		return *(const char *const *)p == NULL;
 	case M_INT:
 		return f->nullable && *(const int32_t *)p == f->absent;
+	case M_LONG:
+		return f->nullable && *(const int64_t *)p == f->absent;
 	case M_PARTY:
 		return ((const struct kx_party *)p)->name == NULL;
+	case M_SECTORS:
+		return !*(const bool *)((const char *)base + f->off_n);
 	default:
 		return false;
 	}
@@ -2597,7 +2723,8 @@ encode_value(struct ectx *e, const struct mfield *f, const struct slot *s,
 	case M_ENUM:
 		return set_enum(e, f, s, v, *(const int *)src);
 	case M_PARTY:
-		return encode_party(e, f, s, v, -1, src);
+	case M_SECTORS:
+		return encode_nested(e, f, s, v, -1, src);
 	case M_STRINGS:
 	case M_PARTIES: {
 		size_t n = *(const size_t *)((const char *)base + f->off_n);
@@ -2619,7 +2746,7 @@ encode_value(struct ectx *e, const struct mfield *f, const struct slot *s,
 				rc = set_text(e, f, (long)i, &item,
 					      ((const char *const *)arr)[i]);
 			else
-				rc = encode_party(e, f, s, &item, (long)i,
+				rc = encode_nested(e, f, s, &item, (long)i,
 						  (const struct kx_party *)arr +
 							  i);
 		}

@@ -34,6 +34,8 @@ static const char *const visit_format_names[] = {"in_person", "virtual",
 						 "hybrid"};
 static const char *const product_type_names[] = {"case_study", "factsheet",
 						 "guideline", "handbook"};
+static const char *const follow_up_names[] = {"none", "action_plan", "pilot",
+					      "replication"};
 
 static const char *
 table_name(const char *const *table, size_t n, int v)
@@ -77,6 +79,7 @@ SYMBOL_TABLE(cooperation_type, enum kx_cooperation_type,
 SYMBOL_TABLE(visit_type, enum kx_visit_type, visit_type_names)
 SYMBOL_TABLE(visit_format, enum kx_visit_format, visit_format_names)
 SYMBOL_TABLE(product_type, enum kx_product_type, product_type_names)
+SYMBOL_TABLE(follow_up, enum kx_follow_up, follow_up_names)
 SYMBOL_TABLE(family, enum kx_family, family_names)
 
 const char *
@@ -193,6 +196,17 @@ strv_eq(const char **a, size_t na, const char **b, size_t nb)
 	return true;
 }
 
+static bool
+sectors_eq(const struct kx_sectors *a, const struct kx_sectors *b)
+{
+	if (!a->present || !b->present)
+		return a->present == b->present;
+	return a->public_sector == b->public_sector &&
+	       a->private_sector == b->private_sector &&
+	       a->academia == b->academia &&
+	       a->civil_society == b->civil_society;
+}
+
 bool
 kx_event_equal(const struct kx_event *a, const struct kx_event *b)
 {
@@ -211,6 +225,7 @@ kx_event_equal(const struct kx_event *a, const struct kx_event *b)
 		return str_eq(x->pairing_id, y->pairing_id) &&
 		       x->cooperation_type == y->cooperation_type &&
 		       x->pilot_projects == y->pilot_projects &&
+		       x->budget_eur == y->budget_eur &&
 		       parties_eq(x->members, x->n_members, y->members,
 				  y->n_members);
 	}
@@ -224,7 +239,10 @@ kx_event_equal(const struct kx_event *a, const struct kx_event *b)
 				  y->n_visitors) &&
 		       x->start_date == y->start_date &&
 		       x->end_date == y->end_date &&
-		       x->participants == y->participants;
+		       x->participants == y->participants &&
+		       str_eq(x->report_url, y->report_url) &&
+		       sectors_eq(&x->by_sector, &y->by_sector) &&
+		       x->follow_up == y->follow_up;
 	}
 	default:
 		break;
@@ -234,7 +252,8 @@ kx_event_equal(const struct kx_event *a, const struct kx_event *b)
 		return str_eq(x->practice_id, y->practice_id) &&
 		       str_eq(x->title, y->title) &&
 		       party_eq(&x->origin, &y->origin) &&
-		       x->product_type == y->product_type;
+		       x->product_type == y->product_type &&
+		       str_eq(x->url, y->url);
 	}
 	return str_eq(a->u.transfer.transfer_id, b->u.transfer.transfer_id) &&
 	       str_eq(a->u.transfer.practice_id, b->u.transfer.practice_id) &&

@@ -64,6 +64,11 @@ enum field {
 	F_PRODUCT_TYPE,
 	F_TRANSFER_ID,
 	F_ADOPTER,
+	F_BUDGET_EUR,		  /* v2 */
+	F_REPORT_URL,		  /* v2 */
+	F_PARTICIPANTS_BY_SECTOR, /* v2 */
+	F_FOLLOW_UP,		  /* v2 */
+	F_URL,			  /* v2 */
 	F__COUNT
 };
 
@@ -82,6 +87,8 @@ static const struct {
 	NAME("start_date"), NAME("end_date"), NAME("participants"),
 	NAME("practice_id"), NAME("title"), NAME("origin"),
 	NAME("product_type"), NAME("transfer_id"), NAME("adopter"),
+	NAME("budget_eur"), NAME("report_url"), NAME("participants_by_sector"),
+	NAME("follow_up"), NAME("url"),
 };
 /* clang-format on */
 
@@ -90,6 +97,9 @@ static const struct {
 	(B(EVENT_ID) | B(EVENT_TYPE) | B(OCCURRED_AT) | B(SOURCE) |            \
 	 B(PROGRAMME) | B(SDGS))
 #define COMMON_OPTIONAL (B(GEO_AREA) | B(THEMES))
+
+/* One bit per field: they must fit. */
+_Static_assert(F__COUNT <= 32, "field bits fit in uint32_t");
 
 /* The four shapes of event: the fields each requires and allows. */
 enum shape { SHAPE_PAIRING, SHAPE_VISIT, SHAPE_PRACTICE, SHAPE_TRANSFER };
@@ -102,18 +112,20 @@ static const struct {
 				   B(COOPERATION_TYPE) | B(MEMBERS),
 			   COMMON_REQUIRED | COMMON_OPTIONAL | B(PAIRING_ID) |
 				   B(COOPERATION_TYPE) | B(MEMBERS) |
-				   B(PILOT_PROJECTS)},
+				   B(PILOT_PROJECTS) | B(BUDGET_EUR)},
 	[SHAPE_VISIT] = {COMMON_REQUIRED | B(VISIT_ID) | B(VISIT_TYPE) |
 				 B(FORMAT) | B(HOST) | B(VISITORS) |
 				 B(START_DATE) | B(END_DATE),
 			 COMMON_REQUIRED | COMMON_OPTIONAL | B(VISIT_ID) |
 				 B(PAIRING_ID) | B(VISIT_TYPE) | B(FORMAT) |
 				 B(HOST) | B(VISITORS) | B(START_DATE) |
-				 B(END_DATE) | B(PARTICIPANTS)},
+				 B(END_DATE) | B(PARTICIPANTS) | B(REPORT_URL) |
+				 B(PARTICIPANTS_BY_SECTOR) | B(FOLLOW_UP)},
 	[SHAPE_PRACTICE] = {COMMON_REQUIRED | B(PRACTICE_ID) | B(TITLE) |
 				    B(ORIGIN) | B(PRODUCT_TYPE),
 			    COMMON_REQUIRED | COMMON_OPTIONAL | B(PRACTICE_ID) |
-				    B(TITLE) | B(ORIGIN) | B(PRODUCT_TYPE)},
+				    B(TITLE) | B(ORIGIN) | B(PRODUCT_TYPE) |
+				    B(URL)},
 	[SHAPE_TRANSFER] = {COMMON_REQUIRED | B(TRANSFER_ID) | B(PRACTICE_ID) |
 				    B(ADOPTER),
 			    COMMON_REQUIRED | COMMON_OPTIONAL | B(TRANSFER_ID) |
@@ -464,6 +476,63 @@ take_common(struct jctx *c, struct kx_event *ev)
 	return 0;
 }
 
+/* A budget in whole euros; the range is validate.c's rule. */
+static int
+take_budget(struct jctx *c, const json_t *v, int64_t *out)
+{
+	if (json_is_real(v))
+		return fail(c, "'budget_eur': expected a whole number of euros");
+	if (!json_is_integer(v))
+		return fail(c, "'budget_eur': expected an integer");
+	if (json_integer_value(v) < 0)
+		return fail(c, "'budget_eur': %lld is out of range (0-%lld)",
+			    (long long)json_integer_value(v),
+			    (long long)KX_BUDGET_MAX);
+	*out = (int64_t)json_integer_value(v);
+	return 0;
+}
+
+/* {"public_sector": n, ...}: a missing or null sector counts 0. */
+static int
+take_sectors(struct jctx *c, const json_t *v, struct kx_sectors *s)
+{
+	static const char *const names[] = {"public_sector", "private_sector",
+					    "academia", "civil_society"};
+	int32_t *out[] = {&s->public_sector, &s->private_sector, &s->academia,
+			  &s->civil_society};
+	char path[PATH_LEN], q[QBUF];
+	const char *key;
+	json_t *val;
+	size_t i;
+	int rc;
+
+	if (!json_is_object(v))
+		return fail(c, "'participants_by_sector': expected an object");
+	/* jansson's iterators are not const-correct; nothing is changed. */
+	json_object_foreach((json_t *)v, key, val)
+	{
+		if (json_is_null(val))
+			continue;
+		for (i = 0; i < 4 && strcmp(names[i], key) != 0; i++)
+			;
+		if (i == 4) {
+			snprintf(path, sizeof(path),
+				 "participants_by_sector.%s", key);
+			return fail(c, "%s: unknown field for "
+				       "participants_by_sector",
+				    kx_quote_value(q, sizeof(q), path,
+						   strlen(path)));
+		}
+		snprintf(path, sizeof(path), "participants_by_sector.%s",
+			 names[i]);
+		if ((rc = take_count(c, val, path, KX_PARTICIPANTS_MAX,
+				     out[i])))
+			return rc;
+	}
+	s->present = true;
+	return 0;
+}
+
 static int
 take_pairing(struct jctx *c, struct kx_pairing *p)
 {
@@ -478,10 +547,13 @@ take_pairing(struct jctx *c, struct kx_pairing *p)
 			       &p->n_members)))
 		return rc;
 	p->pilot_projects = 0;
-	if (c->slot[F_PILOT_PROJECTS])
-		return take_count(c, c->slot[F_PILOT_PROJECTS],
-				  "pilot_projects", KX_PILOT_PROJECTS_MAX,
-				  &p->pilot_projects);
+	p->budget_eur = -1;
+	if (c->slot[F_PILOT_PROJECTS] &&
+	    (rc = take_count(c, c->slot[F_PILOT_PROJECTS], "pilot_projects",
+			     KX_PILOT_PROJECTS_MAX, &p->pilot_projects)))
+		return rc;
+	if (c->slot[F_BUDGET_EUR])
+		return take_budget(c, c->slot[F_BUDGET_EUR], &p->budget_eur);
 	return 0;
 }
 
@@ -508,9 +580,19 @@ take_visit(struct jctx *c, struct kx_visit *v)
 	    (rc = take_date(c, c->slot[F_END_DATE], "end_date", &v->end_date)))
 		return rc;
 	v->participants = -1;
-	if (c->slot[F_PARTICIPANTS])
-		return take_count(c, c->slot[F_PARTICIPANTS], "participants",
-				  KX_PARTICIPANTS_MAX, &v->participants);
+	if ((c->slot[F_PARTICIPANTS] &&
+	     (rc = take_count(c, c->slot[F_PARTICIPANTS], "participants",
+			      KX_PARTICIPANTS_MAX, &v->participants))) ||
+	    (c->slot[F_REPORT_URL] &&
+	     (rc = take_string(c, c->slot[F_REPORT_URL], "report_url",
+			       &v->report_url))) ||
+	    (c->slot[F_PARTICIPANTS_BY_SECTOR] &&
+	     (rc = take_sectors(c, c->slot[F_PARTICIPANTS_BY_SECTOR],
+				&v->by_sector))) ||
+	    (c->slot[F_FOLLOW_UP] &&
+	     (rc = SYMBOL(c, F_FOLLOW_UP, kx_follow_up_parse, &v->follow_up,
+			  "none, action_plan, pilot or replication"))))
+		return rc;
 	return 0;
 }
 
@@ -525,7 +607,9 @@ take_practice(struct jctx *c, struct kx_practice *p)
 	    (rc = take_party(c, c->slot[F_ORIGIN], "origin", -1, &p->origin)) ||
 	    (rc = SYMBOL(c, F_PRODUCT_TYPE, kx_product_type_parse,
 			 &p->product_type,
-			 "case_study, factsheet, guideline or handbook")))
+			 "case_study, factsheet, guideline or handbook")) ||
+	    (c->slot[F_URL] && (rc = take_string(c, c->slot[F_URL], "url",
+						 &p->url))))
 		return rc;
 	return 0;
 }
@@ -816,6 +900,15 @@ parties_json(const struct kx_party *v, size_t n)
 }
 
 static json_t *
+sectors_json(const struct kx_sectors *s)
+{
+	return json_pack("{s:i,s:i,s:i,s:i}", "public_sector",
+			 (int)s->public_sector, "private_sector",
+			 (int)s->private_sector, "academia", (int)s->academia,
+			 "civil_society", (int)s->civil_society);
+}
+
+static json_t *
 date_json(int32_t days)
 {
 	char s[16];
@@ -859,6 +952,8 @@ kx_event_to_json(const struct kx_event *ev)
 			   parties_json(p->members, p->n_members));
 		bad |= put(o, "pilot_projects",
 			   json_integer(p->pilot_projects));
+		if (p->budget_eur >= 0)
+			bad |= put(o, "budget_eur", json_integer(p->budget_eur));
 		break;
 	}
 	case SHAPE_VISIT: {
@@ -879,6 +974,14 @@ kx_event_to_json(const struct kx_event *ev)
 		if (v->participants >= 0)
 			bad |= put(o, "participants",
 				   json_integer(v->participants));
+		if (v->report_url)
+			bad |= put(o, "report_url", json_string(v->report_url));
+		if (v->by_sector.present)
+			bad |= put(o, "participants_by_sector",
+				   sectors_json(&v->by_sector));
+		if (v->follow_up != KX_FOLLOW_UP_NONE)
+			bad |= put(o, "follow_up",
+				   json_string(kx_follow_up_name(v->follow_up)));
 		break;
 	}
 	case SHAPE_PRACTICE: {
@@ -889,6 +992,8 @@ kx_event_to_json(const struct kx_event *ev)
 		bad |= put(o, "origin", party_json(&p->origin));
 		bad |= put(o, "product_type",
 			   json_string(kx_product_type_name(p->product_type)));
+		if (p->url)
+			bad |= put(o, "url", json_string(p->url));
 		break;
 	}
 	case SHAPE_TRANSFER: {

@@ -37,3 +37,16 @@ kx_schema_latest(enum kx_family family)
 	}
 	return best;
 }
+
+const struct kx_schema_entry *
+kx_schema_version(enum kx_family family, int version)
+{
+	if (version == 0)
+		return kx_schema_latest(family);
+	for (size_t i = 0; i < kx__schema_catalogue_len; i++) {
+		const struct kx_schema_entry *e = &kx__schema_catalogue[i];
+		if (e->family == family && e->version == version)
+			return e;
+	}
+	return NULL;
+}

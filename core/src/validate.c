@@ -615,6 +615,64 @@ check_common(struct vctx *c, const struct kx_event *ev)
 	return 0;
 }
 
+/*
+ * An http(s) URL: the scheme, a host, and no space or control character
+ * (other characters, UTF-8 included, are the partner's business).
+ */
+static int
+check_url(struct vctx *c, const char *path, const char *s)
+{
+	char q[QBUF];
+	size_t len = bounded_len(s, KX_URL_MAX + 1), skip;
+
+	if (len > KX_URL_MAX)
+		return fail(c, "'%s': longer than %d bytes", path, KX_URL_MAX);
+	if (strncmp(s, "https://", 8) == 0)
+		skip = 8;
+	else if (strncmp(s, "http://", 7) == 0)
+		skip = 7;
+	else
+		skip = 0;
+	for (size_t i = 0; skip && i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+			skip = 0;
+	if (skip == 0 || len == skip || s[skip] == '/')
+		return fail(c, "'%s': %s is not an http(s) URL", path,
+			    kx_quote_value(q, sizeof(q), s, len));
+	return 0;
+}
+
+static int
+check_sectors(struct vctx *c, const struct kx_visit *v)
+{
+	const struct {
+		const char *name;
+		int32_t n;
+	} s[] = {{"public_sector", v->by_sector.public_sector},
+		 {"private_sector", v->by_sector.private_sector},
+		 {"academia", v->by_sector.academia},
+		 {"civil_society", v->by_sector.civil_society}};
+	long sum = 0;
+
+	if (!v->by_sector.present)
+		return 0;
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		if (s[i].n < 0 || s[i].n > KX_PARTICIPANTS_MAX)
+			return fail(c,
+				    "'participants_by_sector.%s': %ld is out "
+				    "of range (0-%d)",
+				    s[i].name, (long)s[i].n,
+				    KX_PARTICIPANTS_MAX);
+		sum += s[i].n;
+	}
+	if (v->participants >= 0 && sum > v->participants)
+		return fail(c,
+			    "'participants_by_sector': the sectors add up to "
+			    "%ld, more than participants (%ld)",
+			    sum, (long)v->participants);
+	return 0;
+}
+
 static int
 check_pairing(struct vctx *c, const struct kx_event *ev)
 {
@@ -633,6 +691,12 @@ check_pairing(struct vctx *c, const struct kx_event *ev)
 	if (p->pilot_projects < 0 || p->pilot_projects > KX_PILOT_PROJECTS_MAX)
 		return fail(c, "'pilot_projects': %ld is out of range (0-%d)",
 			    (long)p->pilot_projects, KX_PILOT_PROJECTS_MAX);
+	/* -1 is the struct's "absent". */
+	if (p->budget_eur != -1 &&
+	    (p->budget_eur < 0 || p->budget_eur > KX_BUDGET_MAX))
+		return fail(c, "'budget_eur': %lld is out of range (0-%lld)",
+			    (long long)p->budget_eur,
+			    (long long)KX_BUDGET_MAX);
 	return 0;
 }
 
@@ -670,6 +734,12 @@ check_visit(struct vctx *c, const struct kx_event *ev)
 		return fail(c, "'participants': %ld is out of range (0-%d)",
 			    (long)v->participants, KX_PARTICIPANTS_MAX);
 	}
+	if ((v->report_url &&
+	     (rc = check_url(c, "report_url", v->report_url))) ||
+	    (rc = check_sectors(c, v)) ||
+	    (rc = check_enum(c, "follow_up", (int)v->follow_up,
+			     KX_FOLLOW_UP__COUNT)))
+		return rc;
 	return 0;
 }
 
@@ -683,7 +753,8 @@ check_practice(struct vctx *c, const struct kx_event *ev)
 	    (rc = check_text(c, "title", p->title, KX_TITLE_MAX)) ||
 	    (rc = check_party(c, &p->origin, "origin", -1)) ||
 	    (rc = check_enum(c, "product_type", (int)p->product_type,
-			     KX_PRODUCT__COUNT)))
+			     KX_PRODUCT__COUNT)) ||
+	    (p->url && (rc = check_url(c, "url", p->url))))
 		return rc;
 	return 0;
 }

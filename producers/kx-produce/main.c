@@ -46,6 +46,7 @@ struct config {
 	bool progress;
 	char *topic_prefix;
 	char *schema_registry;
+	long schema_version;
 	char *log_level;
 };
 
@@ -76,6 +77,10 @@ static const struct kx_conf_entry options[] = {
 	 OFF(schema_registry), "URL",
 	 "register schemas with this Confluent-compatible registry and use "
 	 "its ids", 0, 0},
+	{"schema-version", 0, KX_CONF_INT, "0", "KX_SCHEMA_VERSION",
+	 OFF(schema_version), "N",
+	 "write with version N of each family's schema (0: the newest); "
+	 "1 for consumers older than the v2 schemas", 0, 1000},
 	{"log-level", 0, KX_CONF_STR, "warn", "KX_LOG_LEVEL", OFF(log_level),
 	 "LEVEL", "error, warn, info or debug", 0, 0},
 	KX_CONF_END};
@@ -364,7 +369,14 @@ feed_csv(struct run *r, FILE *fp, const char *name, enum kx_family family)
 	return rc;
 }
 
-/* Registers each family's newest schema and keeps the ids it gets. */
+/* The catalogue schema each family is written with (--schema-version). */
+static const struct kx_schema_entry *
+writer_schema(const struct run *r, enum kx_family f)
+{
+	return kx_schema_version(f, (int)r->conf->schema_version);
+}
+
+/* Registers each family's writer schema and keeps the ids it gets. */
 static int
 register_schemas(struct run *r, char *errbuf, size_t errlen)
 {
@@ -375,7 +387,7 @@ register_schemas(struct run *r, char *errbuf, size_t errlen)
 	if (!reg)
 		return KX_ECONFIG;
 	for (int f = 0; f < KX_FAMILY__COUNT && !rc; f++) {
-		const struct kx_schema_entry *e = kx_schema_latest(f);
+		const struct kx_schema_entry *e = writer_schema(r, f);
 		char subject[300];
 		kx_kafka_topic(r->conf->topic_prefix, f, subject,
 			       sizeof(subject) - 6);
@@ -401,7 +413,14 @@ setup(struct run *r, char *errbuf, size_t errlen)
 	if (!(r->codec = kx_codec_new(errbuf, errlen)))
 		return KX_ESCHEMA;
 	for (int f = 0; f < KX_FAMILY__COUNT; f++) {
-		r->schema_id[f] = kx_schema_latest(f)->id;
+		if (!writer_schema(r, f)) {
+			snprintf(errbuf, errlen,
+				 "'schema-version': the %s family has no "
+				 "version %ld",
+				 kx_family_name(f), c->schema_version);
+			return KX_ECONFIG;
+		}
+		r->schema_id[f] = writer_schema(r, f)->id;
 		if (kx_kafka_topic(c->topic_prefix, f, topics[f],
 				   sizeof(topics[f]))) {
 			snprintf(errbuf, errlen, "'topic-prefix' is too long");

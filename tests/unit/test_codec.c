@@ -130,6 +130,7 @@ make_event(struct kx_arena *a, enum kx_event_type type, int variant,
 		ev->u.pairing.members = ps;
 		ev->u.pairing.n_members = full ? 3 : 2;
 		ev->u.pairing.pilot_projects = full ? 4 : 0;
+		ev->u.pairing.budget_eur = full ? 250000 : -1;
 		break;
 	case KX_FAMILY_VISIT:
 		ev->u.visit.visit_id = "visit-2025-03-zurich";
@@ -147,6 +148,13 @@ make_event(struct kx_arena *a, enum kx_event_type type, int variant,
 						   ? (full ? 48 : 0)
 					   : full ? 30
 						  : -1;
+		if (full) {
+			ev->u.visit.report_url =
+				"https://iurc.eu/visits/zürich-2025.pdf";
+			ev->u.visit.by_sector =
+				(struct kx_sectors){true, 10, 12, 6, 2};
+			ev->u.visit.follow_up = KX_FOLLOW_UP_PILOT;
+		}
 		break;
 	case KX_FAMILY_PRACTICE:
 		if (type == KX_EVENT_PRACTICE_DOCUMENTED) {
@@ -159,6 +167,8 @@ make_event(struct kx_arena *a, enum kx_event_type type, int variant,
 			ev->u.practice.product_type =
 				full ? KX_PRODUCT_HANDBOOK
 				     : KX_PRODUCT_CASE_STUDY;
+			ev->u.practice.url =
+				full ? "http://practices.example.org/42" : NULL;
 		} else {
 			ev->u.transfer.transfer_id = "transfer-42-1";
 			ev->u.transfer.practice_id = "practice-42";
@@ -417,10 +427,10 @@ test_codec__framing_header_bytes(void **state)
 		enum kx_event_type type;
 		uint8_t header[5];
 	} cases[] = {
-		{KX_EVENT_PAIRING_PROPOSED, {0x00, 0x00, 0x00, 0x00, 0x65}},
-		{KX_EVENT_VISIT_HELD, {0x00, 0x00, 0x00, 0x00, 0xc9}},
-		{KX_EVENT_PRACTICE_DOCUMENTED, {0x00, 0x00, 0x00, 0x01, 0x2d}},
-		{KX_EVENT_TRANSFER_PILOTING, {0x00, 0x00, 0x00, 0x01, 0x2d}},
+		{KX_EVENT_PAIRING_PROPOSED, {0x00, 0x00, 0x00, 0x00, 0x66}},
+		{KX_EVENT_VISIT_HELD, {0x00, 0x00, 0x00, 0x00, 0xca}},
+		{KX_EVENT_PRACTICE_DOCUMENTED, {0x00, 0x00, 0x00, 0x01, 0x2e}},
+		{KX_EVENT_TRANSFER_PILOTING, {0x00, 0x00, 0x00, 0x01, 0x2e}},
 	};
 	struct fx *fx = *state;
 	struct kx_event ev;
@@ -451,12 +461,22 @@ test_codec__framing_header_bytes(void **state)
 }
 
 static void
-test_codec__catalogue_ids_are_101_201_301(void **state)
+test_codec__catalogue_ids_are_family_times_100_plus_version(void **state)
 {
+	size_t n;
+	const struct kx_schema_entry *cat = kx_schema_catalogue(&n);
+
 	(void)state;
-	assert_int_equal(kx_schema_latest(KX_FAMILY_PAIRING)->id, 101);
-	assert_int_equal(kx_schema_latest(KX_FAMILY_VISIT)->id, 201);
-	assert_int_equal(kx_schema_latest(KX_FAMILY_PRACTICE)->id, 301);
+	assert_int_equal(kx_schema_latest(KX_FAMILY_PAIRING)->id, 102);
+	assert_int_equal(kx_schema_latest(KX_FAMILY_VISIT)->id, 202);
+	assert_int_equal(kx_schema_latest(KX_FAMILY_PRACTICE)->id, 302);
+	assert_int_equal(n, 6);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(cat[i].id,
+				 ((int)cat[i].family + 1) * 100 + cat[i].version);
+	assert_non_null(kx_schema_by_id(101));
+	assert_non_null(kx_schema_by_id(201));
+	assert_non_null(kx_schema_by_id(301));
 }
 
 /* ------------------------------------------------------------------------
@@ -523,6 +543,7 @@ fixture_event(int i, struct kx_event *ev)
 		ev->u.pairing.members = ps;
 		ev->u.pairing.n_members = 3;
 		ev->u.pairing.pilot_projects = 4;
+		ev->u.pairing.budget_eur = -1; /* v1 has none */
 		break;
 	case 1:
 		ev->type = KX_EVENT_VISIT_HELD;
@@ -577,27 +598,58 @@ fixture_event(int i, struct kx_event *ev)
 	}
 }
 
+/* The v2 fields gen_fixtures.py sets on the v2 twin of fixture i. */
+static void
+fixture_v2(int i, struct kx_event *ev)
+{
+	switch (i) {
+	case 0:
+		ev->u.pairing.budget_eur = 1250000;
+		break;
+	case 1:
+		ev->u.visit.report_url = "https://iurc.eu/reports/V-2025-031";
+		ev->u.visit.by_sector = (struct kx_sectors){true, 20, 12, 9, 7};
+		ev->u.visit.follow_up = KX_FOLLOW_UP_ACTION_PLAN;
+		break;
+	case 2:
+		ev->u.practice.url = "https://practices.example.org/P-42";
+		break;
+	default:
+		break;
+	}
+}
+
 static void
 test_codec__golden_fixtures_decode_and_encode_byte_for_byte(void **state)
 {
-	static const char *files[] = {"pairing.v1.bin", "visit.v1.bin",
-				      "practice.v1.bin", "transfer.v1.bin"};
+	static const struct {
+		const char *file;
+		int32_t id;
+	} files[] = {{"pairing.v1.bin", 101},  {"visit.v1.bin", 201},
+		     {"practice.v1.bin", 301}, {"transfer.v1.bin", 301},
+		     {"pairing.v2.bin", 102},  {"visit.v2.bin", 202},
+		     {"practice.v2.bin", 302}, {"transfer.v2.bin", 302}};
 	struct fx *fx = *state;
 	struct kx_event want, got;
 
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < (int)N_ELEMS(files); i++) {
 		size_t len;
-		char *data = read_fixture(files[i], &len);
+		char *data = read_fixture(files[i].file, &len);
+		int32_t id = -1;
 
-		fixture_event(i, &want);
-		if (decode(fx, data, len, &got))
-			fail_msg("%s: %s", files[i], fx->err);
+		fixture_event(i % 4, &want);
+		if (i >= 4)
+			fixture_v2(i % 4, &want);
+		if (kx_codec_decode(fx->c, data, len, &fx->arena, &got, &id,
+				    fx->err, sizeof(fx->err)))
+			fail_msg("%s: %s", files[i].file, fx->err);
 		if (!kx_event_equal(&want, &got))
-			fail_msg("%s decodes to another event", files[i]);
+			fail_msg("%s decodes to another event", files[i].file);
+		assert_int_equal(id, files[i].id);
 		kx_buf_reset(&fx->buf);
-		assert_int_equal(kx_codec_encode(fx->c, &want,
-						 latest_id(want.type), &fx->buf,
-						 fx->err, sizeof(fx->err)),
+		assert_int_equal(kx_codec_encode(fx->c, &want, files[i].id,
+						 &fx->buf, fx->err,
+						 sizeof(fx->err)),
 				 0);
 		assert_int_equal(fx->buf.len, len);
 		assert_memory_equal(fx->buf.data, data, len);
@@ -615,11 +667,11 @@ test_codec__encode_appends_to_the_buffer(void **state)
 	make_event(&fx->arena, KX_EVENT_PAIRING_COMPLETED, 0, &a);
 	make_event(&fx->arena, KX_EVENT_TRANSFER_REPLICATED, 1, &b);
 	assert_int_equal(kx_buf_adds(&fx->buf, "key"), 0);
-	assert_int_equal(kx_codec_encode(fx->c, &a, 101, &fx->buf, fx->err,
+	assert_int_equal(kx_codec_encode(fx->c, &a, 102, &fx->buf, fx->err,
 					 sizeof(fx->err)),
 			 0);
 	first = fx->buf.len;
-	assert_int_equal(kx_codec_encode(fx->c, &b, 301, &fx->buf, fx->err,
+	assert_int_equal(kx_codec_encode(fx->c, &b, 302, &fx->buf, fx->err,
 					 sizeof(fx->err)),
 			 0);
 	assert_memory_equal(fx->buf.data, "key", 3);
@@ -1100,7 +1152,7 @@ static const char pairing_v2[] =
 	"{\"name\":\"programme\",\"type\":\"string\"},"
 	"{\"name\":\"geo_area\",\"type\":[\"null\",\"string\"],"
 	"\"default\":null},"
-	"{\"name\":\"budget_eur\",\"type\":[\"null\",\"double\"],"
+	"{\"name\":\"budget_estimate\",\"type\":[\"null\",\"double\"],"
 	"\"default\":null},"
 	"{\"name\":\"sdgs\",\"type\":{\"type\":\"array\",\"items\":\"string\"}}"
 	","
@@ -1270,7 +1322,7 @@ fill_v2(struct avro_msg *m, const char *coop)
 	v = field(&m->rec, "geo_area");
 	avro_value_set_branch(&v, 1, &b);
 	avro_value_set_string(&b, "LAC");
-	v = field(&m->rec, "budget_eur");
+	v = field(&m->rec, "budget_estimate");
 	avro_value_set_branch(&v, 1, &b);
 	avro_value_set_double(&b, 125000.5);
 	arr = field(&m->rec, "sdgs");
@@ -1438,6 +1490,8 @@ test_codec__v1_messages_decode_under_a_newer_reader(void **state)
 		make_event(&fx->arena, KX_EVENT_PAIRING_SUSPENDED, variant,
 			   &ev);
 		assert_int_equal(round_trip(fx, &ev, &out), 0);
+		/* This reader lacks budget_eur: it reads as absent. */
+		ev.u.pairing.budget_eur = -1;
 		assert_true(kx_event_equal(&ev, &out));
 	}
 }
@@ -1457,6 +1511,7 @@ test_codec__encode_with_a_newer_schema_writes_its_defaults(void **state)
 					     sizeof(fx->err)),
 			 0);
 	make_event(&fx->arena, KX_EVENT_PAIRING_AGREEMENT_SIGNED, 0, &ev);
+	ev.u.pairing.budget_eur = -1; /* schema 9101 cannot carry it */
 	kx_buf_reset(&fx->buf);
 	assert_int_equal(kx_codec_encode(fx->c, &ev, 9101, &fx->buf, fx->err,
 					 sizeof(fx->err)),
@@ -1468,7 +1523,7 @@ test_codec__encode_with_a_newer_schema_writes_its_defaults(void **state)
 	avro_msg_init(&m, pairing_v2);
 	r = avro_reader_memory(fx->buf.data + 5, (int64_t)fx->buf.len - 5);
 	assert_int_equal(avro_value_read(r, &m.rec), 0);
-	v = field(&m.rec, "budget_eur");
+	v = field(&m.rec, "budget_estimate");
 	avro_value_get_discriminant(&v, &branch);
 	assert_int_equal(branch, 0);
 	v = field(&m.rec, "participants_by_sector");
@@ -1531,7 +1586,7 @@ resolve(void *opaque, int32_t id, char **avsc, char *errbuf, size_t errlen)
 		return rs->rc;
 	}
 	(void)id;
-	*avsc = strdup(kx_schema_by_id(201)->avsc);
+	*avsc = strdup(kx_schema_by_id(202)->avsc);
 	return 0;
 }
 
@@ -1544,7 +1599,7 @@ test_codec__resolver_supplies_and_caches_registry_ids(void **state)
 
 	kx_codec_set_resolver(fx->c, resolve, &rs);
 	make_event(&fx->arena, KX_EVENT_VISIT_HELD, 0, &ev);
-	assert_int_equal(kx_codec_encode(fx->c, &ev, 201, &fx->buf, fx->err,
+	assert_int_equal(kx_codec_encode(fx->c, &ev, 202, &fx->buf, fx->err,
 					 sizeof(fx->err)),
 			 0);
 	fx->buf.data[4] = 7; /* schema id 7, a registry id */
@@ -1707,6 +1762,132 @@ test_codec__json_to_avro_and_back_for_every_fixture(void **state)
 	kx_codec_free(c);
 }
 
+/* ------------------------------------------------------------------------
+ * Schema versions: v1 and v2 of every family, read both ways
+ */
+
+/* ev as a reader without the v2 fields sees it. */
+static void
+strip_v2(struct kx_event *ev)
+{
+	switch (kx_event_type_family(ev->type)) {
+	case KX_FAMILY_PAIRING:
+		ev->u.pairing.budget_eur = -1;
+		break;
+	case KX_FAMILY_VISIT:
+		ev->u.visit.report_url = NULL;
+		memset(&ev->u.visit.by_sector, 0, sizeof(ev->u.visit.by_sector));
+		ev->u.visit.follow_up = KX_FOLLOW_UP_NONE;
+		break;
+	default:
+		if (ev->type == KX_EVENT_PRACTICE_DOCUMENTED)
+			ev->u.practice.url = NULL;
+		break;
+	}
+}
+
+static void
+test_codec__v1_reader_skips_the_v2_fields(void **state)
+{
+	struct fx *fx = *state;
+	struct kx_event ev, out;
+
+	/* A consumer built with the v1 schemas only. */
+	for (int f = 0; f < KX_FAMILY__COUNT; f++)
+		assert_int_equal(
+			kx__codec_set_reader(
+				fx->c, (enum kx_family)f,
+				kx_schema_by_id((f + 1) * 100 + 1)->avsc,
+				fx->err, sizeof(fx->err)),
+			0);
+	for (int t = 0; t < KX_EVENT__COUNT; t++) {
+		make_event(&fx->arena, (enum kx_event_type)t, 0, &ev);
+		/* Written with v2, every v2 field set. */
+		assert_int_equal(round_trip(fx, &ev, &out), 0);
+		strip_v2(&ev);
+		if (!kx_event_equal(&ev, &out))
+			fail_msg("%s: the v1 reader read another event",
+				 kx_event_type_name((enum kx_event_type)t));
+	}
+}
+
+static void
+test_codec__v2_reader_gives_v1_messages_the_defaults(void **state)
+{
+	struct fx *fx = *state;
+	struct kx_event ev, out;
+	int32_t id;
+
+	for (int t = 0; t < KX_EVENT__COUNT; t++) {
+		make_event(&fx->arena, (enum kx_event_type)t, 0, &ev);
+		kx_buf_reset(&fx->buf);
+		id = (int32_t)(kx_event_type_family((enum kx_event_type)t) + 1) *
+			     100 +
+		     1;
+		/* v1 cannot carry the v2 fields: they are not written. */
+		assert_int_equal(kx_codec_encode(fx->c, &ev, id, &fx->buf,
+						 fx->err, sizeof(fx->err)),
+				 0);
+		assert_int_equal(decode(fx, fx->buf.data, fx->buf.len, &out),
+				 0);
+		strip_v2(&ev);
+		if (!kx_event_equal(&ev, &out))
+			fail_msg("%s: v1 bytes read as another event",
+				 kx_event_type_name((enum kx_event_type)t));
+	}
+	/* The v2 reader's defaults: budget absent, follow_up none. */
+	make_event(&fx->arena, KX_EVENT_VISIT_HELD, 0, &ev);
+	kx_buf_reset(&fx->buf);
+	assert_int_equal(kx_codec_encode(fx->c, &ev, 201, &fx->buf, fx->err,
+					 sizeof(fx->err)),
+			 0);
+	assert_int_equal(decode(fx, fx->buf.data, fx->buf.len, &out), 0);
+	assert_int_equal(out.u.visit.follow_up, KX_FOLLOW_UP_NONE);
+	assert_false(out.u.visit.by_sector.present);
+	assert_null(out.u.visit.report_url);
+}
+
+static void
+test_codec__v2_enum_default_reads_a_later_symbol_as_none(void **state)
+{
+	struct fx *fx = *state;
+	const char *v2 = kx_schema_by_id(202)->avsc;
+	const char *sym = "\"replication\"]";
+	const char *at = strstr(v2, sym);
+	char *v3 = malloc(strlen(v2) + 64);
+	struct avro_msg m;
+	struct kx_event ev, out;
+
+	/* A later visit schema with a new follow_up symbol. */
+	assert_non_null(at);
+	at += strlen(sym) - 1;
+	sprintf(v3, "%.*s, \"peer_review\"%s", (int)(at - v2), v2, at);
+	assert_int_equal(kx_codec_add_schema(fx->c, 9203, KX_FAMILY_VISIT, v3,
+					     fx->err, sizeof(fx->err)),
+			 0);
+	/* KX writes with v3 (it cannot write peer_review), then flip it. */
+	make_event(&fx->arena, KX_EVENT_VISIT_HELD, 0, &ev);
+	kx_buf_reset(&fx->buf);
+	assert_int_equal(kx_codec_encode(fx->c, &ev, 9203, &fx->buf, fx->err,
+					 sizeof(fx->err)),
+			 0);
+	avro_msg_init(&m, v3);
+	{
+		avro_reader_t r = avro_reader_memory(fx->buf.data + 5,
+						     (int64_t)fx->buf.len - 5);
+		assert_int_equal(avro_value_read(r, &m.rec), 0);
+		avro_reader_free(r);
+	}
+	put_sym(&m.rec, "follow_up", "peer_review");
+	avro_msg_frame(&m, 9203, &fx->buf);
+	assert_int_equal(decode(fx, fx->buf.data, fx->buf.len, &out), 0);
+	assert_int_equal(out.u.visit.follow_up, KX_FOLLOW_UP_NONE);
+	out.u.visit.follow_up = ev.u.visit.follow_up;
+	assert_true(kx_event_equal(&ev, &out));
+	avro_msg_release(&m);
+	free(v3);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1718,7 +1899,7 @@ main(int argc, char **argv)
 		T(test_codec__round_trip_big_members_array),
 		T(test_codec__too_many_items_are_refused),
 		T(test_codec__framing_header_bytes),
-		T(test_codec__catalogue_ids_are_101_201_301),
+		T(test_codec__catalogue_ids_are_family_times_100_plus_version),
 		T(test_codec__golden_fixtures_decode_and_encode_byte_for_byte),
 		T(test_codec__encode_appends_to_the_buffer),
 		T(test_codec__encode_rejects_the_wrong_family),
@@ -1750,6 +1931,9 @@ main(int argc, char **argv)
 		T(test_codec__valid_avro_breaking_a_contract_rule_is_rejected),
 		T(test_codec__free_null_does_nothing),
 		cmocka_unit_test(test_codec__json_to_avro_and_back_for_every_fixture),
+		T(test_codec__v1_reader_skips_the_v2_fields),
+		T(test_codec__v2_reader_gives_v1_messages_the_defaults),
+		T(test_codec__v2_enum_default_reads_a_later_symbol_as_none),
 	};
 
 	if (argc > 1 && strcmp(argv[1], "--bench") == 0)

@@ -94,6 +94,15 @@ enum kx_visit_format {
 	KX_FORMAT__COUNT
 };
 
+/* v2: what a visit led to. Absent reads as none. */
+enum kx_follow_up {
+	KX_FOLLOW_UP_NONE,
+	KX_FOLLOW_UP_ACTION_PLAN,
+	KX_FOLLOW_UP_PILOT,
+	KX_FOLLOW_UP_REPLICATION,
+	KX_FOLLOW_UP__COUNT
+};
+
 enum kx_product_type {
 	KX_PRODUCT_CASE_STUDY,
 	KX_PRODUCT_FACTSHEET,
@@ -112,6 +121,8 @@ enum kx_product_type {
 #define KX_PILOT_PROJECTS_MAX 1000
 #define KX_PARTICIPANTS_MAX 100000
 #define KX_LINE_MAX ((size_t)1024 * 1024)
+#define KX_BUDGET_MAX INT64_C(1000000000000) /* euros */
+#define KX_URL_MAX 2048			     /* bytes */
 
 /* A city, region or organisation. Identity is (country, NFC casefolded name). */
 struct kx_party {
@@ -127,6 +138,16 @@ struct kx_pairing {
 	struct kx_party *members;
 	size_t n_members;
 	int32_t pilot_projects; /* 0 when absent */
+	int64_t budget_eur;	/* v2: whole euros, -1 when absent */
+};
+
+/* v2: a visit's participants by the sector they work in. */
+struct kx_sectors {
+	bool present; /* false: the partner did not say */
+	int32_t public_sector;
+	int32_t private_sector;
+	int32_t academia;
+	int32_t civil_society;
 };
 
 struct kx_visit {
@@ -140,6 +161,9 @@ struct kx_visit {
 	int32_t start_date; /* days since 1970-01-01 */
 	int32_t end_date;
 	int32_t participants; /* -1 when absent */
+	const char *report_url;	       /* v2, optional */
+	struct kx_sectors by_sector;   /* v2, optional */
+	enum kx_follow_up follow_up;   /* v2 */
 };
 
 struct kx_practice {
@@ -147,6 +171,7 @@ struct kx_practice {
 	const char *title;
 	struct kx_party origin;
 	enum kx_product_type product_type;
+	const char *url; /* v2, optional */
 };
 
 struct kx_transfer {
@@ -220,6 +245,8 @@ const char *kx_visit_format_name(enum kx_visit_format f);
 int kx_visit_format_parse(const char *s, enum kx_visit_format *out);
 const char *kx_product_type_name(enum kx_product_type p);
 int kx_product_type_parse(const char *s, enum kx_product_type *out);
+const char *kx_follow_up_name(enum kx_follow_up f);
+int kx_follow_up_parse(const char *s, enum kx_follow_up *out);
 
 /*
  * Compares two events field by field; returns true when equal. Used by the

@@ -28,4 +28,8 @@ const struct kx_schema_entry *kx_schema_by_id(int id);
 /* The newest version of a family, which producers write with. */
 const struct kx_schema_entry *kx_schema_latest(enum kx_family family);
 
+/* Version version of a family (0: the newest), or NULL. */
+const struct kx_schema_entry *kx_schema_version(enum kx_family family,
+						int version);
+
 #endif

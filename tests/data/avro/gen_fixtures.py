@@ -99,6 +99,26 @@ FIXTURES = [
 ]
 
 
+# The v2 fixtures: the same events written with the v2 schemas, with the
+# v2 fields set (the transfer keeps them absent, as transfers have none).
+V2_EXTRA = {
+    "pairing": {"budget_eur": 1250000},
+    "visit": {"report_url": "https://iurc.eu/reports/V-2025-031",
+              "participants_by_sector": {"public_sector": 20,
+                                         "private_sector": 12,
+                                         "academia": 9,
+                                         "civil_society": 7},
+              "follow_up": "action_plan"},
+    "practice": {"url": "https://practices.example.org/P-42"},
+    "transfer": {"url": None},
+}
+for _name, _id, _avsc, _record in list(FIXTURES):
+    _kind = _name.split(".")[0]
+    FIXTURES.append((_name.replace(".v1.", ".v2."), _id + 1,
+                     _avsc.replace(".v1.", ".v2."),
+                     dict(_record, **V2_EXTRA[_kind])))
+
+
 def main():
     for name, schema_id, avsc, record in FIXTURES:
         with open(os.path.join(SCHEMAS, avsc), encoding="utf-8") as f:

@@ -11,7 +11,7 @@
  *            [--subset] [--missing FILE] [--ids FILE]
  *       reads every message of the three topics up to the end offsets it
  *       finds at start, and checks each: the value is 0x00, the big-endian
- *       schema id of the topic's family (101, 201, 301) and a payload that
+ *       schema id of the family's newest schema (102, 202, 302), a payload that
  *       kx_codec_decode() accepts; the event's type belongs to the topic's
  *       family; the key is the entity key (transfers: practice_id); the
  *       partition is toPositive(murmur2(key)) % partitions, as the Java
@@ -84,7 +84,7 @@ enum {
 
 static struct check checks[C__COUNT] = {
 	{"every value is 0x00, the big-endian schema id of its topic's family "
-	 "(101/201/301), then the payload", 0},
+	 "(102/202/302), then the payload", 0},
 	{"every message decodes with kx_codec_decode", 0},
 	{"every event's type belongs to its topic's family", 0},
 	{"every message key is the entity key (transfers: practice_id)", 0},
