@@ -213,3 +213,17 @@ QUERIES = {
 
 def actual(sc):
     return {name: sorted(sc.q(q)) for name, q in QUERIES.items()}
+
+
+def compare(sc, lines, what):
+    """One check per view: the view equals the model of lines."""
+    want, got = compute(lines), actual(sc)
+    for name in want:
+        w, g = want[name], got[name]
+        if not sc.res.true("%s: %s equals the model (%d rows)" % (what, name, len(w)),
+                           w == g):
+            ws, gs = set(w), set(g)
+            for r in sorted(ws - gs)[:5]:
+                print("  model only: %r" % (r,))
+            for r in sorted(gs - ws)[:5]:
+                print("  view only:  %r" % (r,))

@@ -17,19 +17,6 @@ N = int(os.environ.get("AGG_ORACLE_N", "5000"))
 GEN = ["--ooo-rate", "0.15", "--retag-rate", "0.3", "--dup-rate", "0.05"]
 
 
-def compare(sc, lines, what):
-    want, got = oracle.compute(lines), oracle.actual(sc)
-    for name in want:
-        w, g = want[name], got[name]
-        if not sc.res.true("%s: %s equals the model (%d rows)" % (what, name, len(w)),
-                           w == g):
-            ws, gs = set(w), set(g)
-            for r in sorted(ws - gs)[:5]:
-                print("  model only: %r" % (r,))
-            for r in sorted(gs - ws)[:5]:
-                print("  view only:  %r" % (r,))
-
-
 def generated(suite):
     sc = suite.scenario("generated")
     lines = []
@@ -39,7 +26,7 @@ def generated(suite):
             lines += fp.readlines()
         sc.produce_file(path)
         sc.aggregate("--batch-max", "97")
-        compare(sc, lines, "after seed %d" % seed)
+        oracle.compare(sc, lines, "after seed %d" % seed)
         sc.check_verify("after seed %d" % seed)
 
 
