@@ -66,6 +66,9 @@ usage_case "--rejects in a missing folder" \
 usage_case "--failed in a missing folder" \
 	"^kx-produce: cannot open '$t/no/failed': No such file or directory$" \
 	--failed "$t/no/failed" "$t/good.jsonl"
+usage_case "--schema-version with no such version" \
+	"^kx-produce: 'schema-version': the pairing family has no version 9$" \
+	--schema-version 9 "$t/good.jsonl"
 kx_expect_eq "nothing was sent by any usage error" 0 "$(kxp_count)"
 
 echo "# --help and --version"
@@ -77,7 +80,7 @@ kx_expect_eq "--help: nothing on stderr" "" "$(cat "$t/err")"
 opts=$(sed -n '/^static const struct kx_conf_entry options\[\]/,/KX_CONF_END/p' \
 	"$KX_TOP/producers/kx-produce/main.c" | grep -oE '^[[:space:]]*\{"[a-z-]+"' |
 	grep -oE '[a-z-]+')
-kx_expect_eq "the config table has its 11 options" 11 "$(wc -w <<<"$opts")"
+kx_expect_eq "the config table has its 12 options" 12 "$(wc -w <<<"$opts")"
 missing=
 for o in $opts config help version; do
 	grep -qE -- "--$o( |$)" "$t/help" || missing="$missing --$o"
