@@ -60,11 +60,7 @@ def kx_reads(suite):
     sc.res.true("Python delivered every event (v1: %d, v2: %d)"
                 % (counts[1], counts[2]), not errors and left == 0,
                 "; ".join(errors[:3]))
-    sc.aggregate("--batch-max", "500")
-    sc.res.eq("no event was rejected", "0",
-              sc.q1("SELECT count(*) FROM kx.rejected_events"))
-    oracle.compare(sc, lines, "Python's v1 and v2 events")
-    sc.check_verify("after the Python events")
+    oracle.aggregate_and_check(sc, lines, "Python's v1 and v2 events", 500)
 
 
 if __name__ == "__main__":

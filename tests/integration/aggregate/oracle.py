@@ -227,3 +227,13 @@ def compare(sc, lines, what):
                 print("  model only: %r" % (r,))
             for r in sorted(gs - ws)[:5]:
                 print("  view only:  %r" % (r,))
+
+
+def aggregate_and_check(sc, lines, what, batch_max="400"):
+    """Folds what the scenario's topics hold, then checks that nothing was
+    rejected, that every view equals the model of lines, and verify."""
+    sc.aggregate("--batch-max", str(batch_max))
+    sc.res.eq("%s: no event was rejected" % what, "0",
+              sc.q1("SELECT count(*) FROM kx.rejected_events"))
+    compare(sc, lines, what)
+    sc.check_verify(what)

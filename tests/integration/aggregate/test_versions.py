@@ -50,11 +50,7 @@ def mixed(suite):
         ids[fam] = seen
     sc.res.true("every topic holds v1 and v2 messages: %r" % ids,
                 all(a > 0 and b > 0 for a, b in ids.values()))
-    sc.aggregate("--batch-max", "300")
-    sc.res.eq("no event was rejected", "0",
-              sc.q1("SELECT count(*) FROM kx.rejected_events"))
-    oracle.compare(sc, lines, "v1 and v2 mixed")
-    sc.check_verify("after v1 and v2 events")
+    oracle.aggregate_and_check(sc, lines, "v1 and v2 mixed", 300)
 
 
 if __name__ == "__main__":
