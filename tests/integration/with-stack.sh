@@ -2,7 +2,8 @@
 #
 # with-stack.sh COMMAND [ARGS...]: runs COMMAND with the local stack
 # (deploy/local/kx-stack) up and KX_BROKERS and KX_DB set from
-# 'kx-stack env', and exits with COMMAND's exit code.
+# 'kx-stack env' (and KX_STACK_REGISTRY, the schema registry's URL, when
+# the stack runs one), and exits with COMMAND's exit code.
 #
 # If the stack is not up, it brings it up first and takes it down afterwards,
 # unless KX_STACK_KEEP=1 is set: then the stack stays up for the next test,
@@ -56,6 +57,14 @@ if ! stack_env=$("$stack" env); then
 	exit 1
 fi
 eval "$stack_env"
+# Registry mode is a test's own choice: a stack run with the registry
+# ('kx-stack up --registry') exports KX_SCHEMA_REGISTRY, which would put
+# every KX program of every test in registry mode. Tests get the URL as
+# KX_STACK_REGISTRY instead, and the registry tests set it themselves.
+if [ -n "${KX_SCHEMA_REGISTRY:-}" ]; then
+	export KX_STACK_REGISTRY=$KX_SCHEMA_REGISTRY
+fi
+unset KX_SCHEMA_REGISTRY
 
 # The command runs in the background so that a signal reaches the trap at
 # once; its standard input stays the script's.
