@@ -22,6 +22,7 @@
 #include "kx/conf.h"
 #include "kx/csv.h"
 #include "kx/err.h"
+#include "kx/event_fast.h"
 #include "kx/event_json.h"
 #include "kx/kafka.h"
 #include "kx/lines.h"
@@ -294,7 +295,7 @@ feed_jsonl(struct run *r, FILE *fp, const char *name)
 			continue;
 		r->read++;
 		kx_arena_reset(&r->arena);
-		if (kx_event_parse_line(line, len, &r->arena, &ev, errbuf,
+		if (kx_event_fast_parse_line(line, len, &r->arena, &ev, errbuf,
 					sizeof(errbuf)))
 			reject(r, name, lr.lineno, errbuf);
 		else if ((rc = emit(r, &ev, line, len)))
