@@ -478,10 +478,28 @@ static bool
 plain(const char *line, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)line;
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t highs = UINT64_C(0x8080808080808080);
+	const uint64_t slashes = UINT64_C(0x5c5c5c5c5c5c5c5c);
 
 	for (size_t i = 0; i < len; i++) {
 		unsigned cp = 0;
+		uint64_t w, x;
 
+		/*
+		 * Eight bytes at a time while none is below 0x20 or a
+		 * backslash (a zero byte of w ^ slashes); bytes of 0x80 and
+		 * up never match, so this is exact.
+		 */
+		while (len - i >= 8) {
+			memcpy(&w, s + i, 8);
+			x = w ^ slashes;
+			if (((w - ones * 0x20) | (x - ones)) & ~w & highs)
+				break;
+			i += 8;
+		}
+		if (i == len)
+			break;
 		if (s[i] < 0x20)
 			return false;
 		if (s[i] != '\\')
