@@ -10,6 +10,9 @@
  * pipe, and lines already read must not wait with it (a trickle on stdin
  * is sent line by line, as before).
  */
+/* For pthread_setname_np(). */
+#define _GNU_SOURCE
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -239,6 +242,8 @@ reader_start(FILE *fp, struct kx_codec *codec, const int32_t *schema_id,
 	}
 	if (pthread_create(&rd->thread, NULL, run, rd))
 		goto fail;
+	/* Named for top -H and perf, beside librdkafka's rdk:* threads. */
+	pthread_setname_np(rd->thread, "kx:reader");
 	return rd;
 fail:
 	destroy(rd);
