@@ -86,7 +86,9 @@ static const struct kx_conf_entry options[] = {
 /*
  * KX's producer defaults; -X overrides any of them. murmur2_random is the
  * Java client's partitioner, so a Java producer keyed the same way lands
- * an entity on the same partition.
+ * an entity on the same partition. 20,000 queued messages are 200 ms at
+ * 100,000 events/s, and keep the peak RSS near 35 MB even when the broker
+ * is away and every queued line is kept for --failed (50,000 took 65 MB).
  */
 static const char *const producer_defaults[] = {
 	"enable.idempotence=true",
@@ -95,7 +97,7 @@ static const char *const producer_defaults[] = {
 	"linger.ms=10",
 	"batch.num.messages=10000",
 	"partitioner=murmur2_random",
-	"queue.buffering.max.messages=50000",
+	"queue.buffering.max.messages=20000",
 	"queue.buffering.max.kbytes=32768",
 	NULL};
 
