@@ -19,7 +19,9 @@
  *     pairs it with anything, jansson rejects them);
  *   - numbers, except a plain integer of up to 10 digits in a count field
  *     (yajl's integer overflow check is not exact);
- *   - unknown fields, repeated keys, and every value of the wrong kind.
+ *   - unknown fields, repeated keys, and every value of the wrong kind;
+ *   - anything but spaces after the line's object (yajl's own trailing
+ *     garbage check lets an unfinished token pass: {...}"abc).
  * The unit tests run event_json's whole table of lines and reasons through
  * kx_event_fast_parse_line(), and compare both paths' events and Avro
  * encodings line by line.
@@ -406,7 +408,7 @@ on_end_map(void *ctx)
 
 	if (sc->state == S_KEY) {
 		sc->state = S_DONE;
-		return 1;
+		return 0; /* the line's object is read: see kx_event_fast_try */
 	}
 	if (sc->state != S_PKEY)
 		return 0;
@@ -645,9 +647,18 @@ kx_event_fast_try(const char *line, size_t len, struct kx_arena *arena,
 		return false;
 	/* kx_utf8_check has been stricter than yajl's own check already. */
 	yajl_config(h, yajl_dont_validate_strings, 1);
-	if (yajl_parse(h, (const unsigned char *)line, len) != yajl_status_ok ||
-	    yajl_complete_parse(h) != yajl_status_ok || sc.state != S_DONE)
+	/*
+	 * The callback of the object's closing brace stops yajl there, and
+	 * what follows must be spaces: yajl's own trailing garbage check lexes
+	 * one token and lets an unfinished one pass ({...}"abc).
+	 */
+	if (yajl_parse(h, (const unsigned char *)line, len) !=
+		    yajl_status_client_canceled ||
+	    sc.state != S_DONE)
 		return false;
+	for (size_t i = yajl_get_bytes_consumed(h); i < len; i++)
+		if (line[i] != ' ')
+			return false;
 	/* yajl_free() would only hand its memory back to the arena. */
 
 	memset(ev, 0, sizeof(*ev));

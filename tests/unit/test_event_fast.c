@@ -27,19 +27,22 @@
 #include "kx/event_json.h"
 #include "kx/schema.h"
 
+#define GOOD_PAIRING                                                           \
+	"{\"event_id\":\"3F1C2A4E-8b6d-4e2f-9a1b-0c2d3e4f5a6b\","             \
+	"\"event_type\":\"pairing.matched\","                                 \
+	"\"occurred_at\":\"2025-03-14T09:30:00.25+01:00\","                   \
+	"\"source\":\"iurc-crm\",\"programme\":\"IURC\","                     \
+	"\"geo_area\":\"LAC\",\"sdgs\":[\"11\",\"11.6\",\"7.a.1\"],"          \
+	"\"themes\":[\"circular-economy\"],"                                  \
+	"\"pairing_id\":\"P-2025-001\","                                      \
+	"\"cooperation_type\":\"bilateral\","                                 \
+	"\"members\":[{\"name\":\"São Paulo\",\"country\":\"BR\","           \
+	"\"kind\":\"city\",\"eu\":false},{\"name\":\"Lisboa\","               \
+	"\"country\":\"PT\",\"kind\":\"city\",\"eu\":true}],"                 \
+	"\"pilot_projects\":3}"
+
 static const char *const good[] = {
-	"{\"event_id\":\"3F1C2A4E-8b6d-4e2f-9a1b-0c2d3e4f5a6b\","
-	"\"event_type\":\"pairing.matched\","
-	"\"occurred_at\":\"2025-03-14T09:30:00.25+01:00\","
-	"\"source\":\"iurc-crm\",\"programme\":\"IURC\","
-	"\"geo_area\":\"LAC\",\"sdgs\":[\"11\",\"11.6\",\"7.a.1\"],"
-	"\"themes\":[\"circular-economy\"],"
-	"\"pairing_id\":\"P-2025-001\","
-	"\"cooperation_type\":\"bilateral\","
-	"\"members\":[{\"name\":\"São Paulo\",\"country\":\"BR\","
-	"\"kind\":\"city\",\"eu\":false},{\"name\":\"Lisboa\","
-	"\"country\":\"PT\",\"kind\":\"city\",\"eu\":true}],"
-	"\"pilot_projects\":3}",
+	GOOD_PAIRING,
 	/* null as absent, an empty array, escapes, no pilot_projects */
 	"  {\"event_id\":\"3f1c2a4e-8b6d-4e2f-9a1b-0c2d3e4f5a6b\","
 	"\"event_type\":\"pairing.proposed\",\"geo_area\":null,"
@@ -116,6 +119,14 @@ static const char *const unsure[] = {
 	"{} {}",
 	"{\"source\":\"a\"",
 	"",
+	/* whole values after the object (cut ones: the regression test) */
+	GOOD_PAIRING " 1",
+	GOOD_PAIRING " null",
+	GOOD_PAIRING "\"x\"",
+	GOOD_PAIRING "[",
+	GOOD_PAIRING "]",
+	GOOD_PAIRING "{",
+	GOOD_PAIRING " /* c */",
 };
 
 struct fixture {
@@ -222,6 +233,29 @@ test_event_fast__leaves_the_unsure_to_jansson(void **state)
 				      &ev))
 			fail_msg("fast path took unsure[%zu]", i);
 		check_line(fx, unsure[i], strlen(unsure[i]));
+	}
+}
+
+/*
+ * yajl's trailing garbage check lexes one token after the value and lets
+ * an unfinished one pass: the fast path took {...}" (found by a mutation
+ * corpus through test_event_fast__corpus).
+ */
+static void
+test_event_fast__regression_unfinished_token_after_object(void **state)
+{
+	static const char *const lines[] = {
+		GOOD_PAIRING "\"", GOOD_PAIRING "\"abc}", GOOD_PAIRING " tru",
+		GOOD_PAIRING " -",  GOOD_PAIRING "1.",      GOOD_PAIRING "\"\\u00",
+	};
+	struct fixture *fx = *state;
+	struct kx_event ev;
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		kx_arena_reset(&fx->a);
+		assert_false(kx_event_fast_try(lines[i], strlen(lines[i]),
+					       &fx->a, &ev));
+		check_line(fx, lines[i], strlen(lines[i]));
 	}
 }
 
@@ -332,6 +366,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_event_fast__takes_plain_lines),
 		cmocka_unit_test(test_event_fast__leaves_the_unsure_to_jansson),
+		cmocka_unit_test(
+			test_event_fast__regression_unfinished_token_after_object),
 		cmocka_unit_test(test_event_fast__fixture_files),
 		cmocka_unit_test(test_event_fast__edited_lines_agree),
 		cmocka_unit_test(test_event_fast__corpus),
