@@ -259,6 +259,40 @@ test_event_fast__regression_unfinished_token_after_object(void **state)
 	}
 }
 
+/*
+ * yajl's own buffers come from the arena too (event_fast.c's allocator
+ * hook): a string long enough to make yajl grow its decode buffer several
+ * times must still come out as jansson has it (here: a title too long).
+ */
+static void
+test_event_fast__yajl_buffers_grow_in_the_arena(void **state)
+{
+	static const char head[] =
+		"{\"event_id\":\"5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c10\","
+		"\"event_type\":\"practice.documented\","
+		"\"occurred_at\":\"2025-07-01T10:00:00Z\","
+		"\"source\":\"iurc-crm\",\"programme\":\"IURC\","
+		"\"sdgs\":[\"11.7\"],\"practice_id\":\"BP-9\","
+		"\"origin\":{\"name\":\"Lyon\",\"country\":\"FR\","
+		"\"kind\":\"city\",\"eu\":true},"
+		"\"product_type\":\"case_study\",\"title\":\"";
+	struct fixture *fx = *state;
+	size_t n = 0, cap = sizeof(head) + 6 * 5000 + 8;
+	char *line = malloc(cap);
+
+	assert_non_null(line);
+	memcpy(line, head, sizeof(head) - 1);
+	n = sizeof(head) - 1;
+	for (int i = 0; i < 5000; i++) {
+		memcpy(line + n, "\\u00e9", 6);
+		n += 6;
+	}
+	memcpy(line + n, "\"}", 2);
+	n += 2;
+	assert_int_equal(check_line(fx, line, n), 0);
+	free(line);
+}
+
 /* Every line of the fixture files, valid and invalid. */
 static void
 test_event_fast__fixture_files(void **state)
@@ -368,6 +402,7 @@ main(void)
 		cmocka_unit_test(test_event_fast__leaves_the_unsure_to_jansson),
 		cmocka_unit_test(
 			test_event_fast__regression_unfinished_token_after_object),
+		cmocka_unit_test(test_event_fast__yajl_buffers_grow_in_the_arena),
 		cmocka_unit_test(test_event_fast__fixture_files),
 		cmocka_unit_test(test_event_fast__edited_lines_agree),
 		cmocka_unit_test(test_event_fast__corpus),
