@@ -205,7 +205,7 @@ def bench_producer(ctx):
         r = timed(["kcat", "-P", "-b", BROKERS, "-t", raw + "pairings", "-z", "lz4",
                    "-X", "enable.idempotence=true", "-X", "acks=all",
                    "-X", "linger.ms=10", "-X", "batch.num.messages=10000",
-                   "-X", "queue.buffering.max.messages=50000", "-l", data],
+                   "-X", "queue.buffering.max.messages=20000", "-l", data],
                   tmp, "kcat-produce")
     r.update(events=n, events_per_s=rate(n, r["wall_s"]), pg_cpu_s=c.pg,
              kafka_cpu_s=c.kafka, load=c.load)
@@ -738,6 +738,7 @@ def main():
     ap.add_argument("--latency-rate", type=int, default=5000)
     ap.add_argument("--view-reps", type=int, default=100)
     ap.add_argument("--results", default=os.path.join(TOP, "bench", "results"))
+    ap.add_argument("--tag", help="name the results <date>-TAG.{md,json}")
     ap.add_argument("--argv", default="")
     a = ap.parse_args()
     n = 100000 if a.quick and a.events == 1000000 else a.events
@@ -782,7 +783,7 @@ def main():
         res["total_s"] = round(time.monotonic() - t_start, 1)
         res["loadavg_end"] = os.getloadavg()
         os.makedirs(a.results, exist_ok=True)
-        base = os.path.join(a.results, res["date"])
+        base = os.path.join(a.results, res["date"] + (f"-{a.tag}" if a.tag else ""))
         try:
             write_report(res, base + ".md", base + ".json")
         except Exception as e:  # a partial run still keeps its JSON

@@ -7,7 +7,9 @@
  * exit code say which happened to how many (CONTRACT §4).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -28,6 +30,7 @@
 #include "kx/log.h"
 #include "kx/registry.h"
 #include "kx/schema.h"
+#include "reader.h"
 #include "sender.h"
 
 #define EXIT_REJECTED 1
@@ -88,7 +91,9 @@ static const struct kx_conf_entry options[] = {
 /*
  * KX's producer defaults; -X overrides any of them. murmur2_random is the
  * Java client's partitioner, so a Java producer keyed the same way lands
- * an entity on the same partition.
+ * an entity on the same partition. 20,000 queued messages are 200 ms at
+ * 100,000 events/s, and keep the peak RSS near 35 MB even when the broker
+ * is away and every queued line is kept for --failed (50,000 took 65 MB).
  */
 static const char *const producer_defaults[] = {
 	"enable.idempotence=true",
@@ -97,7 +102,7 @@ static const char *const producer_defaults[] = {
 	"linger.ms=10",
 	"batch.num.messages=10000",
 	"partitioner=murmur2_random",
-	"queue.buffering.max.messages=50000",
+	"queue.buffering.max.messages=20000",
 	"queue.buffering.max.kbytes=32768",
 	NULL};
 
@@ -106,15 +111,23 @@ static const char *const producer_defaults[] = {
  * delivered; a second one (aborted) gives up on what is still undelivered,
  * which then goes to --failed.
  */
-static volatile sig_atomic_t interrupted, aborted;
+/*
+ * The flags are lock-free atomics rather than volatile sig_atomic_t: the
+ * handler runs on the reader thread while the main thread reads them.
+ */
+static atomic_int interrupted, aborted;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "signal flags must be lock-free");
 
 static void
 on_signal(int sig)
 {
+	int saved = errno;
+
 	(void)sig;
-	if (interrupted)
-		aborted = 1;
-	interrupted = 1;
+	if (atomic_load(&interrupted))
+		atomic_store(&aborted, 1);
+	atomic_store(&interrupted, 1);
+	errno = saved;
 }
 
 struct run {
@@ -251,62 +264,86 @@ tick(struct run *r)
 		progress(r, false);
 }
 
-static bool
-blank(const char *s, size_t len)
+/* One item of the reader thread, in input order; see reader.h. */
+static int
+take(struct run *r, const struct reader_batch *b, const struct reader_item *it,
+     const char *name)
 {
-	for (size_t i = 0; i < len; i++)
-		if (s[i] != ' ' && s[i] != '\t')
-			return false;
-	return true;
+	const char *data = b->data.data;
+	char errbuf[512];
+	int rc;
+
+	r->read++;
+	switch (it->kind) {
+	case READER_REJECT:
+		reject(r, name, it->lineno, data + it->text);
+		break;
+	case READER_FAIL:
+		kx_log_error("produce", "%s", data + it->text);
+		return b->rc;
+	case READER_EVENT:
+		r->valid++;
+		if (!r->sender)
+			break;
+		rc = sender_send(r->sender, it->family, data + it->key,
+				 it->keylen, data + it->value, it->valuelen,
+				 data + it->text, it->textlen, errbuf,
+				 sizeof(errbuf));
+		if (rc) {
+			kx_log_error("produce", "%s", errbuf);
+			return rc;
+		}
+		break;
+	}
+	tick(r);
+	return 0;
 }
 
+/*
+ * Parsing and encoding run on a reader thread (reader.h); this thread
+ * counts, rejects and sends, in input order. SIGINT and SIGTERM are
+ * blocked here meanwhile, so the reader takes them and a read it waits
+ * in on a pipe is cut short.
+ */
 static int
 feed_jsonl(struct run *r, FILE *fp, const char *name)
 {
-	struct kx_lines lr;
-	const char *line;
-	size_t len;
+	struct reader *rd;
+	struct reader_batch *b;
+	sigset_t set, old;
+	bool stop = false;
 	int rc = 0;
 
-	kx_lines_init(&lr, fp, KX_LINE_MAX);
-	while (!interrupted) {
-		struct kx_event ev;
-		char errbuf[512];
-
-		rc = kx_lines_next(&lr, &line, &len);
-		if (rc == KX_EEOF) {
-			rc = 0;
-			break;
-		}
-		if (rc == KX_ETOOLONG) {
-			r->read++;
-			reject(r, name, lr.lineno,
-			       "line is longer than 1048576 bytes");
-			continue;
-		}
-		if (rc == KX_EIO && interrupted) {
-			/* A signal cut a blocking read (a pipe): stop here. */
-			rc = 0;
-			break;
-		}
-		if (rc) {
-			kx_log_error("produce", "cannot read '%s': %s", name,
-				     rc == KX_EIO ? strerror(errno)
-						  : kx_strerror(rc));
-			break;
-		}
-		if (blank(line, len))
-			continue;
-		r->read++;
-		kx_arena_reset(&r->arena);
-		if (kx_event_parse_line(line, len, &r->arena, &ev, errbuf,
-					sizeof(errbuf)))
-			reject(r, name, lr.lineno, errbuf);
-		else if ((rc = emit(r, &ev, line, len)))
-			break;
-		tick(r);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	/* A line is kept until its delivery only when --failed wants it. */
+	rd = reader_start(fp, r->codec, r->schema_id,
+			  r->sender != NULL && r->failed != NULL, &interrupted);
+	if (!rd) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		kx_log_error("produce", "cannot read '%s': %s", name,
+			     kx_strerror(KX_ENOMEM));
+		return KX_ENOMEM;
 	}
-	kx_lines_release(&lr);
+	while (!stop && (b = reader_next(rd))) {
+		for (size_t i = 0; i < b->n && !stop; i++) {
+			if (interrupted)
+				stop = true;
+			else if ((rc = take(r, b, &b->item[i], name)))
+				stop = true;
+		}
+		if (!stop && b->last && b->rc) {
+			kx_log_error("produce", "cannot read '%s': %s", name,
+				     b->reason);
+			rc = b->rc;
+		}
+		stop = stop || b->last;
+		reader_release(rd, b);
+	}
+	reader_finish(rd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
  * acknowledgement was lost is then sent twice: the consumer's event_id
  * dedup absorbs that.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +34,7 @@ struct sender {
 	FILE *failed;
 	long given, acked, nfailed, rebuilds;
 	int fatal;               /* a fatal error was raised */
-	volatile const sig_atomic_t *stop; /* set: stop waiting for room */
+	const atomic_int *stop; /* set: stop waiting for room */
 	struct pending **parked; /* to re-send after a rebuild */
 	size_t nparked, capparked;
 };
@@ -316,13 +317,13 @@ sender_outstanding(const struct sender *s)
 }
 
 void
-sender_set_stop(struct sender *s, volatile const sig_atomic_t *stop)
+sender_set_stop(struct sender *s, const atomic_int *stop)
 {
 	s->stop = stop;
 }
 
 void
-sender_drain(struct sender *s, volatile const sig_atomic_t *abort)
+sender_drain(struct sender *s, const atomic_int *abort)
 {
 	int purged = 0;
 

@@ -10,6 +10,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -53,14 +54,14 @@ long sender_outstanding(const struct sender *s);
  * is set (the first SIGINT or SIGTERM): the message it holds then goes to
  * the failed file instead of blocking until the broker comes back.
  */
-void sender_set_stop(struct sender *s, volatile const sig_atomic_t *stop);
+void sender_set_stop(struct sender *s, const atomic_int *stop);
 
 /*
  * Waits until every message is acked or failed. Once *abort is set (a
  * second SIGINT), purges what is still queued so it goes to the failed
  * file.
  */
-void sender_drain(struct sender *s, volatile const sig_atomic_t *abort);
+void sender_drain(struct sender *s, const atomic_int *abort);
 
 void sender_stats(const struct sender *s, struct sender_stats *st);
 

@@ -9,7 +9,8 @@
 . "$(dirname "$0")/lib.sh"
 fault_setup brokerrestart
 port=$(free_port)
-produce_start
+# 10,000 lines/s: still sending when the consumer has counted 2,000.
+PRODUCE_PACE=1000 produce_start
 agg_start run --http "127.0.0.1:$port"
 P=$AGG_PID
 wait_until 60 "the consumer to start counting" events_at_least 2000

@@ -82,13 +82,24 @@ agg_start() {
 }
 
 # produce_start [FILE [TAG]]: kx-produce in the background (PRODUCE_PID);
-# its closing line goes to $FAULT_LOGS/produce[-TAG].log.
+# its closing line goes to $FAULT_LOGS/produce[-TAG].log. With
+# PRODUCE_PACE=N it reads FILE from a pipe, N lines every 0.1 s, for a
+# scenario that needs it still sending seconds later (unpaced, it sends
+# the 200,000-event load in about 2 s).
 produce_start() {
 	local file=${1:-$EVENTS} tag=${2:+-$2}
+	local -a args=(--rejects "$FAULT_LOGS/produce$tag.rej"
+		--failed "$FAULT_LOGS/produce$tag.failed")
 	PRODUCE_LOG=$FAULT_LOGS/produce$tag.log
-	"$KX_BIN_DIR/kx-produce" --rejects "$FAULT_LOGS/produce$tag.rej" \
-		--failed "$FAULT_LOGS/produce$tag.failed" "$file" \
-		>"$FAULT_LOGS/produce$tag.out" 2>"$PRODUCE_LOG" &
+	if [ -n "${PRODUCE_PACE:-}" ]; then
+		awk -v n="$PRODUCE_PACE" \
+			'{ print } NR % n == 0 { fflush(); system("sleep 0.1") }' \
+			"$file" | "$KX_BIN_DIR/kx-produce" "${args[@]}" - \
+			>"$FAULT_LOGS/produce$tag.out" 2>"$PRODUCE_LOG" &
+	else
+		"$KX_BIN_DIR/kx-produce" "${args[@]}" "$file" \
+			>"$FAULT_LOGS/produce$tag.out" 2>"$PRODUCE_LOG" &
+	fi
 	PRODUCE_PID=$!
 	fault_record "$PRODUCE_PID" kx-produce
 }

@@ -2,7 +2,9 @@
  * libFuzzer target: kx_event_parse_line() on arbitrary bytes. An accepted
  * line must survive kx_event_to_json() and a second parse unchanged
  * (kx_event_equal), and an Avro encoding with the newest schema of its
- * family and a decode unchanged too, or the target aborts.
+ * family and a decode unchanged too, or the target aborts. The yajl fast
+ * path (event_fast.h) may take only lines jansson takes, with the same
+ * event.
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -14,6 +16,7 @@
 #include "kx/buf.h"
 #include "kx/codec.h"
 #include "kx/event.h"
+#include "kx/event_fast.h"
 #include "kx/event_json.h"
 #include "kx/schema.h"
 
@@ -32,8 +35,8 @@ free_json_codec(void)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct kx_arena arena;
-	struct kx_event ev, ev2;
+	struct kx_arena arena, fast_arena;
+	struct kx_event ev, ev2, fast;
 	struct kx_buf buf = KX_BUF_INIT;
 	json_t *obj = NULL;
 	char *text = NULL;
@@ -41,8 +44,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	kx_arena_init(&arena);
+	kx_arena_init(&fast_arena);
 	rc = kx_event_parse_line((const char *)data, size, &arena, &ev, err,
 				 sizeof(err));
+	if (kx_event_fast_try((const char *)data, size, &fast_arena, &fast) &&
+	    (rc || !kx_event_equal(&ev, &fast))) {
+		fprintf(stderr, "the fast path %s\n",
+			rc ? "took a line jansson rejects"
+			   : "built another event than jansson");
+		abort();
+	}
 	if (rc)
 		goto out;
 	/* An accepted event must be printable and read back the same. */
@@ -95,5 +106,6 @@ out:
 	free(text);
 	json_decref(obj);
 	kx_arena_release(&arena);
+	kx_arena_release(&fast_arena);
 	return 0;
 }

@@ -1,0 +1,699 @@
+/*
+ * Partner JSON lines to struct kx_event through yajl's streaming parser.
+ *
+ * jansson builds a DOM (a hash table per object, a malloc per value) that
+ * event_json.c then walks once; on the producer's lines that parse was
+ * about 9 us of the 13 us a line cost. Here yajl's callbacks put each value
+ * straight into its slot, every allocation (yajl's own included) comes
+ * from the caller's arena, and the slots are then converted and validated
+ * with the same helpers event_json.c uses.
+ *
+ * Invariant: kx_event_fast_try() returns true only for a line that
+ * kx_event_parse_line() accepts, with the same event. Whatever it is not
+ * sure of returns false, and kx_event_fast_parse_line() then asks
+ * event_json.c, which words the reason. The conditions below are where
+ * yajl and jansson differ, so they are left to jansson:
+ *   - bytes below 0x20 (yajl also takes \v and \f as white space), a byte
+ *     order mark, and invalid UTF-8 (yajl checks less than kx_utf8_check);
+ *   - \u0000 and surrogate escapes (yajl turns a lone one into '?' or
+ *     pairs it with anything, jansson rejects them);
+ *   - numbers, except a plain integer of up to 10 digits in a count field
+ *     (yajl's integer overflow check is not exact);
+ *   - unknown fields, repeated keys, and every value of the wrong kind;
+ *   - anything but spaces after the line's object (yajl's own trailing
+ *     garbage check lets an unfinished token pass: {...}"abc).
+ * The unit tests run event_json's whole table of lines and reasons through
+ * kx_event_fast_parse_line(), and compare both paths' events and Avro
+ * encodings line by line.
+ */
+#include "kx/event_fast.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <yajl/yajl_parse.h>
+
+#include "kx/err.h"
+#include "kx/event_json.h"
+#include "kx/timeutil.h"
+#include "kx/validate.h"
+
+/* Fields in contract order; the same list as event_json.c's. */
+enum field {
+	F_EVENT_ID,
+	F_EVENT_TYPE,
+	F_OCCURRED_AT,
+	F_SOURCE,
+	F_PROGRAMME,
+	F_GEO_AREA,
+	F_SDGS,
+	F_THEMES,
+	F_PAIRING_ID,
+	F_COOPERATION_TYPE,
+	F_MEMBERS,
+	F_PILOT_PROJECTS,
+	F_VISIT_ID,
+	F_VISIT_TYPE,
+	F_FORMAT,
+	F_HOST,
+	F_VISITORS,
+	F_START_DATE,
+	F_END_DATE,
+	F_PARTICIPANTS,
+	F_PRACTICE_ID,
+	F_TITLE,
+	F_ORIGIN,
+	F_PRODUCT_TYPE,
+	F_TRANSFER_ID,
+	F_ADOPTER,
+	F__COUNT
+};
+
+/* What a field's value must be. */
+enum kind { K_STRING, K_STRINGS, K_PARTY, K_PARTIES, K_COUNT };
+
+/* clang-format off */
+#define FIELD(s, k) {s, sizeof(s) - 1, k}
+
+static const struct {
+	const char *name;
+	size_t len;
+	enum kind kind;
+} fields[F__COUNT] = {
+	FIELD("event_id", K_STRING), FIELD("event_type", K_STRING),
+	FIELD("occurred_at", K_STRING), FIELD("source", K_STRING),
+	FIELD("programme", K_STRING), FIELD("geo_area", K_STRING),
+	FIELD("sdgs", K_STRINGS), FIELD("themes", K_STRINGS),
+	FIELD("pairing_id", K_STRING), FIELD("cooperation_type", K_STRING),
+	FIELD("members", K_PARTIES), FIELD("pilot_projects", K_COUNT),
+	FIELD("visit_id", K_STRING), FIELD("visit_type", K_STRING),
+	FIELD("format", K_STRING), FIELD("host", K_PARTY),
+	FIELD("visitors", K_PARTIES), FIELD("start_date", K_STRING),
+	FIELD("end_date", K_STRING), FIELD("participants", K_COUNT),
+	FIELD("practice_id", K_STRING), FIELD("title", K_STRING),
+	FIELD("origin", K_PARTY), FIELD("product_type", K_STRING),
+	FIELD("transfer_id", K_STRING), FIELD("adopter", K_PARTY),
+};
+/* clang-format on */
+
+#define B(f) ((uint32_t)1 << F_##f)
+#define COMMON_REQUIRED                                                        \
+	(B(EVENT_ID) | B(EVENT_TYPE) | B(OCCURRED_AT) | B(SOURCE) |            \
+	 B(PROGRAMME) | B(SDGS))
+#define COMMON_OPTIONAL (B(GEO_AREA) | B(THEMES))
+
+enum shape { SHAPE_PAIRING, SHAPE_VISIT, SHAPE_PRACTICE, SHAPE_TRANSFER };
+
+static const struct {
+	uint32_t required;
+	uint32_t allowed;
+} shapes[] = {
+	[SHAPE_PAIRING] = {COMMON_REQUIRED | B(PAIRING_ID) |
+				   B(COOPERATION_TYPE) | B(MEMBERS),
+			   COMMON_REQUIRED | COMMON_OPTIONAL | B(PAIRING_ID) |
+				   B(COOPERATION_TYPE) | B(MEMBERS) |
+				   B(PILOT_PROJECTS)},
+	[SHAPE_VISIT] = {COMMON_REQUIRED | B(VISIT_ID) | B(VISIT_TYPE) |
+				 B(FORMAT) | B(HOST) | B(VISITORS) |
+				 B(START_DATE) | B(END_DATE),
+			 COMMON_REQUIRED | COMMON_OPTIONAL | B(VISIT_ID) |
+				 B(PAIRING_ID) | B(VISIT_TYPE) | B(FORMAT) |
+				 B(HOST) | B(VISITORS) | B(START_DATE) |
+				 B(END_DATE) | B(PARTICIPANTS)},
+	[SHAPE_PRACTICE] = {COMMON_REQUIRED | B(PRACTICE_ID) | B(TITLE) |
+				    B(ORIGIN) | B(PRODUCT_TYPE),
+			    COMMON_REQUIRED | COMMON_OPTIONAL | B(PRACTICE_ID) |
+				    B(TITLE) | B(ORIGIN) | B(PRODUCT_TYPE)},
+	[SHAPE_TRANSFER] = {COMMON_REQUIRED | B(TRANSFER_ID) | B(PRACTICE_ID) |
+				    B(ADOPTER),
+			    COMMON_REQUIRED | COMMON_OPTIONAL | B(TRANSFER_ID) |
+				    B(PRACTICE_ID) | B(ADOPTER)},
+};
+
+/* A party's fields, in event_json.c's order. */
+enum { P_NAME, P_COUNTRY, P_KIND, P_EU, P__COUNT };
+
+/* Where the parser is; each state says what may come next. */
+enum state {
+	S_START,   /* the line's object */
+	S_KEY,     /* a field name, or the end of the line's object */
+	S_VALUE,   /* the value of field */
+	S_STRINGS, /* a string in field's array, or its end */
+	S_PARTIES, /* a party object in field's array, or its end */
+	S_PKEY,    /* a party's field name, or the party's end */
+	S_PVALUE,  /* the value of the party's field pfield */
+	S_DONE
+};
+
+/* A growing array in the arena (copied on growth: arrays are short). */
+struct vec {
+	void *v;
+	size_t n, cap;
+};
+
+struct scan {
+	struct kx_arena *arena;
+	enum state state;
+	int field, pfield;
+	uint32_t seen, present; /* fields met, and those not null */
+	const char *str[F__COUNT];
+	size_t len[F__COUNT];
+	const char **strs[F__COUNT];
+	size_t n[F__COUNT];
+	struct kx_party *party[F__COUNT]; /* one for K_PARTY, n for K_PARTIES */
+	int32_t count[F__COUNT];
+	struct vec vec; /* the array being read */
+	/* The party being read, raw. */
+	unsigned pseen, ppresent;
+	const char *pstr[P_EU];
+	size_t plen[P_EU];
+	bool peu;
+};
+
+/*
+ * yajl's allocations come from the arena too. realloc needs the old size,
+ * so each block starts with it.
+ */
+#define HDR (sizeof(max_align_t))
+
+static void *
+arena_malloc(void *ctx, size_t n)
+{
+	char *p = kx_arena_alloc(ctx, HDR + n);
+
+	if (!p)
+		return NULL;
+	memcpy(p, &n, sizeof(n));
+	return p + HDR;
+}
+
+static void *
+arena_realloc(void *ctx, void *ptr, size_t n)
+{
+	size_t old;
+	char *p;
+
+	if (!ptr)
+		return arena_malloc(ctx, n);
+	memcpy(&old, (char *)ptr - HDR, sizeof(old));
+	if (n <= old)
+		return ptr;
+	if (!(p = arena_malloc(ctx, n)))
+		return NULL;
+	memcpy(p, ptr, old);
+	return p;
+}
+
+static void
+arena_free(void *ctx, void *ptr)
+{
+	(void)ctx;
+	(void)ptr;
+}
+
+static void *
+vec_push(struct scan *sc, size_t size)
+{
+	struct vec *v = &sc->vec;
+
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 8;
+		void *p = kx_arena_alloc(sc->arena, cap * size);
+
+		if (!p)
+			return NULL;
+		if (v->n)
+			memcpy(p, v->v, v->n * size);
+		v->v = p;
+		v->cap = cap;
+	}
+	return (char *)v->v + v->n++ * size;
+}
+
+static const char *
+copy(struct scan *sc, const unsigned char *s, size_t len)
+{
+	return kx_arena_strndup(sc->arena, (const char *)s, len);
+}
+
+/*
+ * Callbacks return 0 to stop yajl: the line then goes to jansson. A field
+ * is taken as it comes; what it means is decided once the line is read.
+ */
+static int
+on_null(void *ctx)
+{
+	struct scan *sc = ctx;
+
+	if (sc->state == S_VALUE) {
+		sc->state = S_KEY; /* null is absent: seen, not present */
+		return 1;
+	}
+	if (sc->state == S_PVALUE) {
+		sc->state = S_PKEY;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+on_boolean(void *ctx, int b)
+{
+	struct scan *sc = ctx;
+
+	if (sc->state != S_PVALUE || sc->pfield != P_EU)
+		return 0;
+	sc->peu = b != 0;
+	sc->ppresent |= 1u << P_EU;
+	sc->state = S_PKEY;
+	return 1;
+}
+
+static int
+on_number(void *ctx, const char *s, size_t len)
+{
+	struct scan *sc = ctx;
+	int64_t n = 0;
+
+	if (sc->state != S_VALUE || fields[sc->field].kind != K_COUNT ||
+	    len > 10)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		n = n * 10 + (s[i] - '0');
+	}
+	if (len == 0 || n > INT32_MAX)
+		return 0;
+	sc->count[sc->field] = (int32_t)n;
+	sc->present |= (uint32_t)1 << sc->field;
+	sc->state = S_KEY;
+	return 1;
+}
+
+static int
+on_string(void *ctx, const unsigned char *s, size_t len)
+{
+	struct scan *sc = ctx;
+	const char **slot;
+	int f = sc->field;
+
+	switch (sc->state) {
+	case S_VALUE:
+		if (fields[f].kind != K_STRING)
+			return 0;
+		if (!(sc->str[f] = copy(sc, s, len)))
+			return 0;
+		sc->len[f] = len;
+		sc->present |= (uint32_t)1 << f;
+		sc->state = S_KEY;
+		return 1;
+	case S_STRINGS:
+		if (!(slot = vec_push(sc, sizeof(*slot))) ||
+		    !(*slot = copy(sc, s, len)))
+			return 0;
+		return 1;
+	case S_PVALUE:
+		if (sc->pfield == P_EU)
+			return 0;
+		if (!(sc->pstr[sc->pfield] = copy(sc, s, len)))
+			return 0;
+		sc->plen[sc->pfield] = len;
+		sc->ppresent |= 1u << sc->pfield;
+		sc->state = S_PKEY;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int
+lookup(const unsigned char *key, size_t len)
+{
+	for (int f = 0; f < F__COUNT; f++)
+		if (fields[f].len == len && fields[f].name[0] == key[0] &&
+		    memcmp(fields[f].name, key, len) == 0)
+			return f;
+	return -1;
+}
+
+static int
+on_map_key(void *ctx, const unsigned char *key, size_t len)
+{
+	static const char *const names[P__COUNT] = {"name", "country", "kind",
+						    "eu"};
+	static const size_t lens[P__COUNT] = {4, 7, 4, 2};
+	struct scan *sc = ctx;
+	int f;
+
+	if (sc->state == S_KEY) {
+		if (len == 0 || (f = lookup(key, len)) < 0 ||
+		    (sc->seen & ((uint32_t)1 << f)))
+			return 0;
+		sc->seen |= (uint32_t)1 << f;
+		sc->field = f;
+		sc->state = S_VALUE;
+		return 1;
+	}
+	if (sc->state == S_PKEY) {
+		for (f = 0; f < P__COUNT; f++)
+			if (lens[f] == len && memcmp(names[f], key, len) == 0)
+				break;
+		if (f == P__COUNT || (sc->pseen & (1u << f)))
+			return 0;
+		sc->pseen |= 1u << f;
+		sc->pfield = f;
+		sc->state = S_PVALUE;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+on_start_map(void *ctx)
+{
+	struct scan *sc = ctx;
+
+	if (sc->state == S_START) {
+		sc->state = S_KEY;
+		return 1;
+	}
+	if ((sc->state == S_VALUE && fields[sc->field].kind == K_PARTY) ||
+	    sc->state == S_PARTIES) {
+		sc->pseen = sc->ppresent = 0;
+		sc->state = S_PKEY;
+		return 1;
+	}
+	return 0;
+}
+
+/* A party as event_json.c's take_party() builds it, or -1. */
+static int
+end_party(struct scan *sc, struct kx_party *p)
+{
+	if (sc->ppresent != (1u << P__COUNT) - 1 || sc->plen[P_COUNTRY] != 2 ||
+	    kx_party_kind_parse(sc->pstr[P_KIND], &p->kind))
+		return -1;
+	p->name = sc->pstr[P_NAME];
+	memcpy(p->country, sc->pstr[P_COUNTRY], 3);
+	p->eu = sc->peu;
+	return 0;
+}
+
+static int
+on_end_map(void *ctx)
+{
+	struct scan *sc = ctx;
+	struct kx_party *p;
+	int f = sc->field;
+
+	if (sc->state == S_KEY) {
+		sc->state = S_DONE;
+		return 0; /* the line's object is read: see kx_event_fast_try */
+	}
+	if (sc->state != S_PKEY)
+		return 0;
+	if (fields[f].kind == K_PARTIES) {
+		/* A party in an array. */
+		if (!(p = vec_push(sc, sizeof(*p))) || end_party(sc, p))
+			return 0;
+		sc->state = S_PARTIES;
+		return 1;
+	}
+	if (!(p = kx_arena_calloc(sc->arena, 1, sizeof(*p))) ||
+	    end_party(sc, p))
+		return 0;
+	sc->party[f] = p;
+	sc->present |= (uint32_t)1 << f;
+	sc->state = S_KEY;
+	return 1;
+}
+
+static int
+on_start_array(void *ctx)
+{
+	struct scan *sc = ctx;
+
+	if (sc->state != S_VALUE)
+		return 0;
+	sc->vec.v = NULL;
+	sc->vec.n = sc->vec.cap = 0;
+	if (fields[sc->field].kind == K_STRINGS)
+		sc->state = S_STRINGS;
+	else if (fields[sc->field].kind == K_PARTIES)
+		sc->state = S_PARTIES;
+	else
+		return 0;
+	return 1;
+}
+
+static int
+on_end_array(void *ctx)
+{
+	struct scan *sc = ctx;
+	int f = sc->field;
+
+	if (sc->state == S_STRINGS)
+		sc->strs[f] = sc->vec.n ? sc->vec.v : NULL;
+	else if (sc->state == S_PARTIES)
+		sc->party[f] = sc->vec.n ? sc->vec.v : NULL;
+	else
+		return 0;
+	sc->n[f] = sc->vec.n;
+	sc->vec.v = NULL;
+	sc->vec.n = sc->vec.cap = 0;
+	sc->present |= (uint32_t)1 << f;
+	sc->state = S_KEY;
+	return 1;
+}
+
+static const yajl_callbacks callbacks = {
+	on_null,   on_boolean,   NULL,         NULL,
+	on_number, on_string,    on_start_map, on_map_key,
+	on_end_map, on_start_array, on_end_array,
+};
+
+/*
+ * True when nothing in the line needs jansson's judgement before yajl
+ * reads it: see the file comment.
+ */
+static bool
+plain(const char *line, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)line;
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t highs = UINT64_C(0x8080808080808080);
+	const uint64_t slashes = UINT64_C(0x5c5c5c5c5c5c5c5c);
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned cp = 0;
+		uint64_t w, x;
+
+		/*
+		 * Eight bytes at a time while none is below 0x20 or a
+		 * backslash (a zero byte of w ^ slashes); bytes of 0x80 and
+		 * up never match, so this is exact.
+		 */
+		while (len - i >= 8) {
+			memcpy(&w, s + i, 8);
+			x = w ^ slashes;
+			if (((w - ones * 0x20) | (x - ones)) & ~w & highs)
+				break;
+			i += 8;
+		}
+		if (i == len)
+			break;
+		if (s[i] < 0x20)
+			return false;
+		if (s[i] != '\\')
+			continue;
+		if (++i == len)
+			return false;
+		if (s[i] != 'u')
+			continue;
+		if (len - i < 5)
+			return false;
+		for (int k = 1; k <= 4; k++) {
+			unsigned char c = s[i + k];
+			unsigned d = c >= '0' && c <= '9'   ? c - '0'
+				     : c >= 'a' && c <= 'f' ? c - 'a' + 10
+				     : c >= 'A' && c <= 'F' ? c - 'A' + 10
+							    : 16;
+			if (d == 16)
+				return false;
+			cp = cp * 16 + d;
+		}
+		if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += 4;
+	}
+	return kx_utf8_check(line, len) == len;
+}
+
+/* The symbol parsers take a NUL-terminated string; slots are. */
+#define SYMBOL(sc, f, parse, out) (parse((sc)->str[f], out) ? -1 : 0)
+
+static int
+take_common(struct scan *sc, struct kx_event *ev)
+{
+	const char *id = sc->str[F_EVENT_ID];
+
+	if (!kx_uuid_valid(id))
+		return -1;
+	for (int i = 0; i < 36; i++) {
+		char ch = id[i];
+
+		ev->event_id[i] = ch >= 'A' && ch <= 'F' ? ch - 'A' + 'a' : ch;
+	}
+	ev->event_id[36] = '\0';
+	if (kx_time_parse_rfc3339(sc->str[F_OCCURRED_AT], &ev->occurred_at,
+				  &ev->occurred_offset, NULL, 0) ||
+	    SYMBOL(sc, F_PROGRAMME, kx_programme_parse, &ev->programme))
+		return -1;
+	ev->source = sc->str[F_SOURCE];
+	if (sc->present & B(GEO_AREA))
+		ev->geo_area = sc->str[F_GEO_AREA];
+	ev->sdgs = sc->strs[F_SDGS];
+	ev->n_sdgs = sc->n[F_SDGS];
+	if (sc->present & B(THEMES)) {
+		ev->themes = sc->strs[F_THEMES];
+		ev->n_themes = sc->n[F_THEMES];
+	}
+	return 0;
+}
+
+static int
+take_pairing(struct scan *sc, struct kx_pairing *p)
+{
+	p->pairing_id = sc->str[F_PAIRING_ID];
+	if (SYMBOL(sc, F_COOPERATION_TYPE, kx_cooperation_type_parse,
+		   &p->cooperation_type))
+		return -1;
+	p->members = sc->party[F_MEMBERS];
+	p->n_members = sc->n[F_MEMBERS];
+	p->pilot_projects = sc->present & B(PILOT_PROJECTS)
+				    ? sc->count[F_PILOT_PROJECTS]
+				    : 0;
+	return 0;
+}
+
+static int
+take_visit(struct scan *sc, struct kx_visit *v)
+{
+	v->visit_id = sc->str[F_VISIT_ID];
+	if (sc->present & B(PAIRING_ID))
+		v->pairing_id = sc->str[F_PAIRING_ID];
+	if (SYMBOL(sc, F_VISIT_TYPE, kx_visit_type_parse, &v->visit_type) ||
+	    SYMBOL(sc, F_FORMAT, kx_visit_format_parse, &v->format) ||
+	    kx_date_parse(sc->str[F_START_DATE], &v->start_date, NULL, 0) ||
+	    kx_date_parse(sc->str[F_END_DATE], &v->end_date, NULL, 0))
+		return -1;
+	v->host = *sc->party[F_HOST];
+	v->visitors = sc->party[F_VISITORS];
+	v->n_visitors = sc->n[F_VISITORS];
+	v->participants = sc->present & B(PARTICIPANTS)
+				  ? sc->count[F_PARTICIPANTS]
+				  : -1;
+	return 0;
+}
+
+static int
+take_practice(struct scan *sc, struct kx_practice *p)
+{
+	p->practice_id = sc->str[F_PRACTICE_ID];
+	p->title = sc->str[F_TITLE];
+	p->origin = *sc->party[F_ORIGIN];
+	return SYMBOL(sc, F_PRODUCT_TYPE, kx_product_type_parse,
+		      &p->product_type);
+}
+
+static void
+take_transfer(struct scan *sc, struct kx_transfer *t)
+{
+	t->transfer_id = sc->str[F_TRANSFER_ID];
+	t->practice_id = sc->str[F_PRACTICE_ID];
+	t->adopter = *sc->party[F_ADOPTER];
+}
+
+static enum shape
+shape_of(enum kx_event_type type)
+{
+	switch (kx_event_type_family(type)) {
+	case KX_FAMILY_PAIRING:
+		return SHAPE_PAIRING;
+	case KX_FAMILY_VISIT:
+		return SHAPE_VISIT;
+	default:
+		return type == KX_EVENT_PRACTICE_DOCUMENTED ? SHAPE_PRACTICE
+							    : SHAPE_TRANSFER;
+	}
+}
+
+bool
+kx_event_fast_try(const char *line, size_t len, struct kx_arena *arena,
+		  struct kx_event *ev)
+{
+	yajl_alloc_funcs af = {arena_malloc, arena_realloc, arena_free, arena};
+	struct scan sc;
+	yajl_handle h;
+	enum shape shape;
+	int rc = 0;
+
+	if (len == 0 || len > KX_LINE_MAX || !plain(line, len))
+		return false;
+	memset(&sc, 0, sizeof(sc));
+	sc.arena = arena;
+	sc.state = S_START;
+	if (!(h = yajl_alloc(&callbacks, &af, &sc)))
+		return false;
+	/* kx_utf8_check has been stricter than yajl's own check already. */
+	yajl_config(h, yajl_dont_validate_strings, 1);
+	/*
+	 * The callback of the object's closing brace stops yajl there, and
+	 * what follows must be spaces: yajl's own trailing garbage check lexes
+	 * one token and lets an unfinished one pass ({...}"abc).
+	 */
+	if (yajl_parse(h, (const unsigned char *)line, len) !=
+		    yajl_status_client_canceled ||
+	    sc.state != S_DONE)
+		return false;
+	for (size_t i = yajl_get_bytes_consumed(h); i < len; i++)
+		if (line[i] != ' ')
+			return false;
+	/* yajl_free() would only hand its memory back to the arena. */
+
+	memset(ev, 0, sizeof(*ev));
+	if (!(sc.present & B(EVENT_TYPE)) ||
+	    kx_event_type_parse(sc.str[F_EVENT_TYPE], &ev->type))
+		return false;
+	shape = shape_of(ev->type);
+	if ((sc.present & ~shapes[shape].allowed) ||
+	    (shapes[shape].required & ~sc.present))
+		return false;
+	if (take_common(&sc, ev))
+		return false;
+	switch (shape) {
+	case SHAPE_PAIRING:
+		rc = take_pairing(&sc, &ev->u.pairing);
+		break;
+	case SHAPE_VISIT:
+		rc = take_visit(&sc, &ev->u.visit);
+		break;
+	case SHAPE_PRACTICE:
+		rc = take_practice(&sc, &ev->u.practice);
+		break;
+	case SHAPE_TRANSFER:
+		take_transfer(&sc, &ev->u.transfer);
+		break;
+	}
+	return rc == 0 && kx_event_validate(ev, NULL, 0) == 0;
+}
+
+int
+kx_event_fast_parse_line(const char *line, size_t len,
+			 struct kx_arena *arena, struct kx_event *ev,
+			 char *errbuf, size_t errlen)
+{
+	if (kx_event_fast_try(line, len, arena, ev))
+		return 0;
+	return kx_event_parse_line(line, len, arena, ev, errbuf, errlen);
+}
