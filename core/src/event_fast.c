@@ -20,6 +20,7 @@
  *   - numbers, except a plain integer of up to 10 digits in a count field
  *     (yajl's integer overflow check is not exact);
  *   - unknown fields, repeated keys, and every value of the wrong kind;
+ *   - participants_by_sector (v2), a nested object;
  *   - anything but spaces after the line's object (yajl's own trailing
  *     garbage check lets an unfinished token pass: {...}"abc).
  * The unit tests run event_json's whole table of lines and reasons through
@@ -65,11 +66,15 @@ enum field {
 	F_PRODUCT_TYPE,
 	F_TRANSFER_ID,
 	F_ADOPTER,
+	F_BUDGET_EUR, /* v2; participants_by_sector is left to jansson */
+	F_REPORT_URL,
+	F_FOLLOW_UP,
+	F_URL,
 	F__COUNT
 };
 
 /* What a field's value must be. */
-enum kind { K_STRING, K_STRINGS, K_PARTY, K_PARTIES, K_COUNT };
+enum kind { K_STRING, K_STRINGS, K_PARTY, K_PARTIES, K_COUNT, K_BUDGET };
 
 /* clang-format off */
 #define FIELD(s, k) {s, sizeof(s) - 1, k}
@@ -92,6 +97,8 @@ static const struct {
 	FIELD("practice_id", K_STRING), FIELD("title", K_STRING),
 	FIELD("origin", K_PARTY), FIELD("product_type", K_STRING),
 	FIELD("transfer_id", K_STRING), FIELD("adopter", K_PARTY),
+	FIELD("budget_eur", K_BUDGET), FIELD("report_url", K_STRING),
+	FIELD("follow_up", K_STRING), FIELD("url", K_STRING),
 };
 /* clang-format on */
 
@@ -111,18 +118,20 @@ static const struct {
 				   B(COOPERATION_TYPE) | B(MEMBERS),
 			   COMMON_REQUIRED | COMMON_OPTIONAL | B(PAIRING_ID) |
 				   B(COOPERATION_TYPE) | B(MEMBERS) |
-				   B(PILOT_PROJECTS)},
+				   B(PILOT_PROJECTS) | B(BUDGET_EUR)},
 	[SHAPE_VISIT] = {COMMON_REQUIRED | B(VISIT_ID) | B(VISIT_TYPE) |
 				 B(FORMAT) | B(HOST) | B(VISITORS) |
 				 B(START_DATE) | B(END_DATE),
 			 COMMON_REQUIRED | COMMON_OPTIONAL | B(VISIT_ID) |
 				 B(PAIRING_ID) | B(VISIT_TYPE) | B(FORMAT) |
 				 B(HOST) | B(VISITORS) | B(START_DATE) |
-				 B(END_DATE) | B(PARTICIPANTS)},
+				 B(END_DATE) | B(PARTICIPANTS) | B(REPORT_URL) |
+				 B(FOLLOW_UP)},
 	[SHAPE_PRACTICE] = {COMMON_REQUIRED | B(PRACTICE_ID) | B(TITLE) |
 				    B(ORIGIN) | B(PRODUCT_TYPE),
 			    COMMON_REQUIRED | COMMON_OPTIONAL | B(PRACTICE_ID) |
-				    B(TITLE) | B(ORIGIN) | B(PRODUCT_TYPE)},
+				    B(TITLE) | B(ORIGIN) | B(PRODUCT_TYPE) |
+				    B(URL)},
 	[SHAPE_TRANSFER] = {COMMON_REQUIRED | B(TRANSFER_ID) | B(PRACTICE_ID) |
 				    B(ADOPTER),
 			    COMMON_REQUIRED | COMMON_OPTIONAL | B(TRANSFER_ID) |
@@ -160,7 +169,7 @@ struct scan {
 	const char **strs[F__COUNT];
 	size_t n[F__COUNT];
 	struct kx_party *party[F__COUNT]; /* one for K_PARTY, n for K_PARTIES */
-	int32_t count[F__COUNT];
+	int64_t count[F__COUNT]; /* K_COUNT fits int32, K_BUDGET int64 */
 	struct vec vec; /* the array being read */
 	/* The party being read, raw. */
 	unsigned pseen, ppresent;
@@ -274,17 +283,20 @@ on_number(void *ctx, const char *s, size_t len)
 	struct scan *sc = ctx;
 	int64_t n = 0;
 
-	if (sc->state != S_VALUE || fields[sc->field].kind != K_COUNT ||
-	    len > 10)
+	/* 13 digits: a budget up to KX_BUDGET_MAX, which validate.c checks. */
+	if (sc->state != S_VALUE ||
+	    (fields[sc->field].kind != K_COUNT &&
+	     fields[sc->field].kind != K_BUDGET) ||
+	    len > (fields[sc->field].kind == K_COUNT ? 10u : 13u))
 		return 0;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return 0;
 		n = n * 10 + (s[i] - '0');
 	}
-	if (len == 0 || n > INT32_MAX)
+	if (len == 0 || (fields[sc->field].kind == K_COUNT && n > INT32_MAX))
 		return 0;
-	sc->count[sc->field] = (int32_t)n;
+	sc->count[sc->field] = n;
 	sc->present |= (uint32_t)1 << sc->field;
 	sc->state = S_KEY;
 	return 1;
@@ -571,8 +583,10 @@ take_pairing(struct scan *sc, struct kx_pairing *p)
 	p->members = sc->party[F_MEMBERS];
 	p->n_members = sc->n[F_MEMBERS];
 	p->pilot_projects = sc->present & B(PILOT_PROJECTS)
-				    ? sc->count[F_PILOT_PROJECTS]
+				    ? (int32_t)sc->count[F_PILOT_PROJECTS]
 				    : 0;
+	p->budget_eur =
+		sc->present & B(BUDGET_EUR) ? sc->count[F_BUDGET_EUR] : -1;
 	return 0;
 }
 
@@ -591,8 +605,13 @@ take_visit(struct scan *sc, struct kx_visit *v)
 	v->visitors = sc->party[F_VISITORS];
 	v->n_visitors = sc->n[F_VISITORS];
 	v->participants = sc->present & B(PARTICIPANTS)
-				  ? sc->count[F_PARTICIPANTS]
+				  ? (int32_t)sc->count[F_PARTICIPANTS]
 				  : -1;
+	if (sc->present & B(REPORT_URL))
+		v->report_url = sc->str[F_REPORT_URL];
+	if ((sc->present & B(FOLLOW_UP)) &&
+	    SYMBOL(sc, F_FOLLOW_UP, kx_follow_up_parse, &v->follow_up))
+		return -1;
 	return 0;
 }
 
@@ -602,6 +621,8 @@ take_practice(struct scan *sc, struct kx_practice *p)
 	p->practice_id = sc->str[F_PRACTICE_ID];
 	p->title = sc->str[F_TITLE];
 	p->origin = *sc->party[F_ORIGIN];
+	if (sc->present & B(URL))
+		p->url = sc->str[F_URL];
 	return SYMBOL(sc, F_PRODUCT_TYPE, kx_product_type_parse,
 		      &p->product_type);
 }

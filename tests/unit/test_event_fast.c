@@ -43,6 +43,24 @@
 
 static const char *const good[] = {
 	GOOD_PAIRING,
+	/* v2 fields the fast path reads: budget, report_url, follow_up */
+	"{\"event_id\":\"4f1c2a4e-8b6d-4e2f-9a1b-0c2d3e4f5a6b\","
+	"\"event_type\":\"pairing.matched\","
+	"\"occurred_at\":\"2025-03-14T09:30:00+01:00\",\"source\":\"crm\","
+	"\"programme\":\"IURC\",\"sdgs\":[\"11\"],\"pairing_id\":\"P-9\","
+	"\"cooperation_type\":\"bilateral\",\"members\":[{\"name\":\"A\","
+	"\"country\":\"PT\",\"kind\":\"city\",\"eu\":true},{\"name\":\"B\","
+	"\"country\":\"BR\",\"kind\":\"city\",\"eu\":false}],"
+	"\"budget_eur\":1000000000000}",
+	"{\"event_id\":\"5f1c2a4e-8b6d-4e2f-9a1b-0c2d3e4f5a6b\","
+	"\"event_type\":\"visit.held\",\"occurred_at\":\"2025-03-14T09:30:00Z\","
+	"\"source\":\"crm\",\"programme\":\"IUC\",\"sdgs\":[\"7\"],"
+	"\"visit_id\":\"V-9\",\"visit_type\":\"webinar\",\"format\":\"virtual\","
+	"\"host\":{\"name\":\"A\",\"country\":\"PT\",\"kind\":\"city\","
+	"\"eu\":true},\"visitors\":[{\"name\":\"B\",\"country\":\"BR\","
+	"\"kind\":\"city\",\"eu\":false}],\"start_date\":\"2025-03-10\","
+	"\"end_date\":\"2025-03-10\",\"participants\":30,"
+	"\"report_url\":\"https://r.example.org/V-9\",\"follow_up\":\"pilot\"}",
 	/* null as absent, an empty array, escapes, no pilot_projects */
 	"  {\"event_id\":\"3f1c2a4e-8b6d-4e2f-9a1b-0c2d3e4f5a6b\","
 	"\"event_type\":\"pairing.proposed\",\"geo_area\":null,"
@@ -301,6 +319,7 @@ test_event_fast__fixture_files(void **state)
 		KX_TEST_DATA "/json/events.jsonl",
 		KX_TEST_DATA "/produce/mixed-a.jsonl",
 		KX_TEST_DATA "/produce/mixed-b.jsonl",
+		KX_TEST_DATA "/json/v2-events.jsonl",
 	};
 	struct fixture *fx = *state;
 	char *line = NULL;
