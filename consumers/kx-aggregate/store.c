@@ -173,6 +173,8 @@ struct store {
 	char *upsert_sql;             /* every upsert of a batch */
 	struct kx_hash party_cache;   /* "CC\tname" -> party id */
 	struct kx_arena cache_arena;
+	struct kx_hash cell_cache;    /* fold_cell_key() bytes -> cell id */
+	struct kx_arena cell_arena;
 };
 
 /* ---- SQL text built once from the column tables (never from input) ---- */
@@ -239,18 +241,55 @@ build_upsert_sql(void)
 	for (int k = 0; k < ENT__COUNT; k++)
 		add_entity_upsert(&b, k);
 
+	/* Party references, and the partners/countries they move. RETURNING
+	 * gives each (cell, party) row's refs after this batch (other
+	 * instances' commits included: ON CONFLICT updates the newest
+	 * version), so refs - delta is the count before it, and a 0 <-> 1
+	 * crossing is global for the cell. Rows are locked in key order, so
+	 * two instances wait for each other but never deadlock. A crossing
+	 * is booked as +-1 in one of this batch's own shards' agg_cell rows;
+	 * the views sum the shards. */
+	kx_buf_adds(&b,
+		    "WITH p AS (INSERT INTO kx.agg_party AS a (cell_id, party_id, "
+		    "refs) SELECT cell_id, party_id, refs FROM s_party ORDER BY "
+		    "1, 2 ON CONFLICT (cell_id, party_id) DO UPDATE SET refs = "
+		    "a.refs + EXCLUDED.refs RETURNING a.cell_id, a.party_id, "
+		    "a.refs), "
+		    "x AS (SELECT p.cell_id, s.shard, pa.country, CASE WHEN "
+		    "p.refs > 0 THEN 1 ELSE -1 END AS d FROM p JOIN s_party s "
+		    "USING (cell_id, party_id) JOIN kx.parties pa USING "
+		    "(party_id) WHERE (p.refs > 0) <> (p.refs - s.refs > 0)), "
+		    "xc AS (SELECT cell_id, country, min(shard) AS shard, "
+		    "sum(d)::int AS d FROM x GROUP BY 1, 2 HAVING sum(d) <> 0), "
+		    "c AS (INSERT INTO kx.agg_country AS a (cell_id, country, "
+		    "refs) SELECT cell_id, country, d FROM xc ORDER BY 1, 2 ON "
+		    "CONFLICT (cell_id, country) DO UPDATE SET refs = a.refs + "
+		    "EXCLUDED.refs RETURNING a.cell_id, a.country, a.refs), "
+		    "cx AS (SELECT xc.cell_id, xc.shard, CASE WHEN c.refs > 0 "
+		    "THEN 1 ELSE -1 END AS d FROM c JOIN xc USING (cell_id, "
+		    "country) WHERE (c.refs > 0) <> (c.refs - xc.d > 0)), "
+		    "m AS (SELECT cell_id, shard, d AS partners, 0 AS countries "
+		    "FROM x UNION ALL SELECT cell_id, shard, 0, d FROM cx) "
+		    "INSERT INTO s_cell (dim, programme, goal, target, shard, "
+		    "partners, countries) SELECT k.dim, k.programme, k.goal, "
+		    "k.target, m.shard, sum(m.partners), sum(m.countries) FROM m "
+		    "JOIN kx.cells k USING (cell_id) GROUP BY 1, 2, 3, 4, 5;\n");
+
 	kx_buf_adds(&b, "INSERT INTO kx.agg_cell AS a (dim, programme, goal, "
 			"target, shard");
 	for (int i = 0; i < M__COUNT; i++)
 		kx_buf_addf(&b, ", %s", measure_columns[i]);
-	kx_buf_adds(&b, ", last_event_at) SELECT dim, programme, goal, target, "
-			"shard");
+	kx_buf_adds(&b, ", partners, countries, last_event_at) SELECT dim, "
+			"programme, goal, target, shard");
 	for (int i = 0; i < M__COUNT; i++)
-		kx_buf_addf(&b, ", %s", measure_columns[i]);
-	kx_buf_adds(&b, ", last_event_at FROM s_cell ORDER BY 1, 2, 3, 4, 5 "
-			"ON CONFLICT (dim, programme, goal, target, shard) DO "
+		kx_buf_addf(&b, ", sum(%s)", measure_columns[i]);
+	kx_buf_adds(&b, ", sum(partners), sum(countries), max(last_event_at) "
+			"FROM s_cell GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, "
+			"5 ON CONFLICT (dim, programme, goal, target, shard) DO "
 			"UPDATE SET last_event_at = greatest(a.last_event_at, "
-			"EXCLUDED.last_event_at)");
+			"EXCLUDED.last_event_at), partners = a.partners + "
+			"EXCLUDED.partners, countries = a.countries + "
+			"EXCLUDED.countries");
 	for (int i = 0; i < M__COUNT; i++)
 		kx_buf_addf(&b, ", %s = a.%s + EXCLUDED.%s", measure_columns[i],
 			    measure_columns[i], measure_columns[i]);
@@ -266,12 +305,6 @@ build_upsert_sql(void)
 		    "s.target AND a.shard = s.shard AND (a.last_event_at IS NULL "
 		    "OR a.last_event_at <= s.removed_last);\n");
 
-	kx_buf_adds(&b,
-		    "INSERT INTO kx.agg_party AS a (dim, programme, goal, target, "
-		    "party_id, shard, refs) SELECT * FROM s_party ORDER BY 1, 2, "
-		    "3, 4, 5, 6 ON CONFLICT (dim, programme, goal, target, "
-		    "party_id, shard) DO UPDATE SET refs = a.refs + "
-		    "EXCLUDED.refs;\n");
 	kx_buf_adds(&b,
 		    "INSERT INTO kx.agg_monthly AS a (month, programme, shard, "
 		    "pairings_matched, visits_held, participants, "
@@ -304,10 +337,10 @@ static const char *const session_sql =
 	"COMMIT DELETE ROWS;\n"
 	"CREATE TEMP TABLE IF NOT EXISTS s_transfers (LIKE kx.transfers INCLUDING DEFAULTS) ON "
 	"COMMIT DELETE ROWS;\n"
-	"CREATE TEMP TABLE IF NOT EXISTS s_cell (LIKE kx.agg_cell, "
-	"removed_last timestamptz) ON COMMIT DELETE ROWS;\n"
-	"CREATE TEMP TABLE IF NOT EXISTS s_party (LIKE kx.agg_party) ON COMMIT "
-	"DELETE ROWS;\n"
+	"CREATE TEMP TABLE IF NOT EXISTS s_cell (LIKE kx.agg_cell INCLUDING "
+	"DEFAULTS, removed_last timestamptz) ON COMMIT DELETE ROWS;\n"
+	"CREATE TEMP TABLE IF NOT EXISTS s_party (cell_id int, party_id int, "
+	"shard int, refs int) ON COMMIT DELETE ROWS;\n"
 	"CREATE TEMP TABLE IF NOT EXISTS s_month (LIKE kx.agg_monthly) ON "
 	"COMMIT DELETE ROWS;\n"
 	"CREATE TEMP TABLE IF NOT EXISTS s_reject (group_id text, topic text, "
@@ -328,6 +361,8 @@ store_new(const char *conninfo, const char *group)
 		st->load_sql[k] = build_load_sql(k);
 	kx_hash_init(&st->party_cache);
 	kx_arena_init(&st->cache_arena);
+	kx_hash_init(&st->cell_cache);
+	kx_arena_init(&st->cell_arena);
 	if (!st->conninfo || !st->group || !st->upsert_sql) {
 		store_free(st);
 		return NULL;
@@ -349,6 +384,8 @@ store_free(struct store *st)
 	free(st->group);
 	kx_hash_release(&st->party_cache);
 	kx_arena_release(&st->cache_arena);
+	kx_hash_release(&st->cell_cache);
+	kx_arena_release(&st->cell_arena);
 	free(st);
 }
 
@@ -479,6 +516,23 @@ store_each_offset(struct store *st,
 }
 
 /* ---- COPY text format ---- */
+
+/* Appends a decimal integer: the COPY writer's hot path, without printf. */
+static void
+add_int(struct kx_buf *b, long long v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+				     : (unsigned long long)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	kx_buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
 
 static void
 copy_text(struct kx_buf *b, const char *s)
@@ -1317,6 +1371,140 @@ write_entities(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 	return rc;
 }
 
+/* ---- cell ids ---- */
+
+static int
+cache_cells(struct store *st, PGresult *res)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		char buf[FOLD_CELL_KEY_MAX], *key;
+		size_t len = fold_cell_key(atoi(PQgetvalue(res, r, 1)),
+					   PQgetvalue(res, r, 2),
+					   atoi(PQgetvalue(res, r, 3)),
+					   PQgetvalue(res, r, 4), buf);
+		struct kx_hash_slot *slot;
+
+		if (!(key = kx_arena_alloc(&st->cell_arena, len)))
+			return KX_ENOMEM;
+		memcpy(key, buf, len);
+		if (!(slot = kx_hash_put(&st->cell_cache, key, len)))
+			return KX_ENOMEM;
+		slot->value = (void *)(intptr_t)atoi(PQgetvalue(res, r, 0));
+	}
+	return 0;
+}
+
+static void
+forget_cells(struct store *st)
+{
+	kx_hash_clear(&st->cell_cache);
+	kx_arena_reset(&st->cell_arena);
+}
+
+/* (Re)reads every cell id into the cache. */
+static int
+load_cells(struct store *st, char *errbuf, size_t errlen)
+{
+	PGresult *res = PQexec(st->conn, "SELECT cell_id, dim, programme, "
+					 "goal, target FROM kx.cells");
+	int rc;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		PQclear(res);
+		return db_fail(st, "cannot read cells", errbuf, errlen);
+	}
+	rc = cache_cells(st, res);
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Gives every cell of the batch its kx.cells id. The ids are cached for
+ * the session (kx.cells holds every cell the CONTRACT allows from the
+ * migration on); a cell not there yet is inserted in the batch's
+ * transaction, and read back by a second statement, which also sees one
+ * another instance committed meanwhile.
+ */
+static int
+resolve_cells(struct store *st, struct fold *f, char *errbuf, size_t errlen)
+{
+	struct kx_buf dims = KX_BUF_INIT, progs = KX_BUF_INIT,
+		      goals = KX_BUF_INIT, targets = KX_BUF_INIT;
+	PGresult *res = NULL;
+	size_t missing = 0;
+	int rc = 0;
+
+	if (!st->cell_cache.len && (rc = load_cells(st, errbuf, errlen)))
+		goto out;
+	for (int pass = 0; pass < 2; pass++) {
+		missing = 0;
+		kx_buf_reset(&dims);
+		kx_buf_reset(&progs);
+		kx_buf_reset(&goals);
+		kx_buf_reset(&targets);
+		kx_buf_adds(&dims, "{");
+		kx_buf_adds(&progs, "{");
+		kx_buf_adds(&goals, "{");
+		kx_buf_adds(&targets, "{");
+		for (struct cell *c = f->cell_list; c; c = c->next) {
+			char buf[FOLD_CELL_KEY_MAX];
+			size_t len = fold_cell_key(c->dim, c->programme,
+						   c->goal, c->target, buf);
+			void *v = kx_hash_get(&st->cell_cache, buf, len);
+
+			c->id = (int32_t)(intptr_t)v;
+			if (v)
+				continue;
+			if (missing++) {
+				kx_buf_add(&dims, ",", 1);
+				kx_buf_add(&goals, ",", 1);
+			}
+			add_int(&dims, c->dim);
+			add_int(&goals, c->goal);
+			param_arr_add(&progs, c->programme);
+			param_arr_add(&targets, c->target);
+		}
+		if (!missing)
+			break;
+		if (pass) {
+			snprintf(errbuf, errlen, "%zu cells did not resolve",
+				 missing);
+			rc = KX_EDB;
+			goto out;
+		}
+		kx_buf_adds(&dims, "}");
+		kx_buf_adds(&progs, "}");
+		kx_buf_adds(&goals, "}");
+		kx_buf_adds(&targets, "}");
+		{
+			const char *params[4] = {dims.data, progs.data,
+						 goals.data, targets.data};
+			res = PQexecParams(
+				st->conn,
+				"INSERT INTO kx.cells (dim, programme, goal, "
+				"target) SELECT * FROM unnest($1::smallint[], "
+				"$2::text[], $3::smallint[], $4::text[]) ORDER "
+				"BY 1, 2, 3, 4 ON CONFLICT DO NOTHING",
+				4, NULL, params, NULL, NULL, 0);
+		}
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			rc = db_fail(st, "cannot add cells", errbuf, errlen);
+			goto out;
+		}
+		PQclear(res);
+		res = NULL;
+		if ((rc = load_cells(st, errbuf, errlen)))
+			goto out;
+	}
+out:
+	PQclear(res);
+	kx_buf_release(&dims);
+	kx_buf_release(&progs);
+	kx_buf_release(&goals);
+	kx_buf_release(&targets);
+	return rc;
+}
+
 static int
 write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 	     size_t n, char *errbuf, size_t errlen)
@@ -1329,13 +1517,19 @@ write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 		const struct cell_delta *d = f->cells.slots[i].value;
 		if (!f->cells.slots[i].key)
 			continue;
-		kx_buf_addf(&cells, "%d\t", d->dim);
-		copy_text(&cells, d->programme);
-		kx_buf_addf(&cells, "\t%d\t", d->goal);
-		copy_text(&cells, d->target);
-		kx_buf_addf(&cells, "\t%d", (int)d->shard);
-		for (int m = 0; m < M__COUNT; m++)
-			kx_buf_addf(&cells, "\t%lld", (long long)d->m[m]);
+		add_int(&cells, d->cell->dim);
+		kx_buf_add(&cells, "\t", 1);
+		copy_text(&cells, d->cell->programme);
+		kx_buf_add(&cells, "\t", 1);
+		add_int(&cells, d->cell->goal);
+		kx_buf_add(&cells, "\t", 1);
+		copy_text(&cells, d->cell->target);
+		kx_buf_add(&cells, "\t", 1);
+		add_int(&cells, d->shard);
+		for (int m = 0; m < M__COUNT; m++) {
+			kx_buf_add(&cells, "\t", 1);
+			add_int(&cells, d->m[m]);
+		}
 		kx_buf_add(&cells, "\t", 1);
 		copy_ts(&cells, d->last_at);
 		kx_buf_add(&cells, "\t", 1);
@@ -1346,12 +1540,14 @@ write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 		const struct party_delta *d = f->parties.slots[i].value;
 		if (!f->parties.slots[i].key || d->refs == 0)
 			continue;
-		kx_buf_addf(&parties, "%d\t", d->dim);
-		copy_text(&parties, d->programme);
-		kx_buf_addf(&parties, "\t%d\t", d->goal);
-		copy_text(&parties, d->target);
-		kx_buf_addf(&parties, "\t%d\t%d\t%lld\n", (int)d->party_id,
-			    (int)d->shard, (long long)d->refs);
+		add_int(&parties, d->cell->id);
+		kx_buf_add(&parties, "\t", 1);
+		add_int(&parties, d->party_id);
+		kx_buf_add(&parties, "\t", 1);
+		add_int(&parties, d->shard);
+		kx_buf_add(&parties, "\t", 1);
+		add_int(&parties, d->refs);
+		kx_buf_add(&parties, "\n", 1);
 	}
 	for (size_t i = 0; i < f->months.cap; i++) {
 		const struct month_delta *d = f->months.slots[i].value;
@@ -1394,8 +1590,8 @@ write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 			    "transfers_replicated, transfers_abandoned, "
 			    "last_event_at, removed_last) FROM STDIN",
 			    &cells, errbuf, errlen)) ||
-	    (rc = copy_rows(st, "COPY s_party FROM STDIN", &parties, errbuf,
-			    errlen)) ||
+	    (rc = copy_rows(st, "COPY s_party (cell_id, party_id, shard, refs) "
+			    "FROM STDIN", &parties, errbuf, errlen)) ||
 	    (rc = copy_rows(st, "COPY s_month FROM STDIN", &months, errbuf,
 			    errlen)) ||
 	    (rc = copy_rows(st, "COPY s_reject FROM STDIN", &rejects, errbuf,
@@ -1491,15 +1687,18 @@ store_apply(struct store *st, struct msg *msgs, size_t n,
 	    (rc = insert_events(st, msgs, n, n_new, errbuf, errlen)) ||
 	    (rc = load_entities(st, msgs, n, fold, errbuf, errlen)) ||
 	    (rc = fold_run(fold)) ||
+	    (rc = resolve_cells(st, fold, errbuf, errlen)) ||
 	    (rc = write_entities(st, fold, errbuf, errlen)) ||
 	    (rc = write_deltas(st, fold, msgs, n, errbuf, errlen)))
 		goto fail;
 	if ((rc = exec_ok(st, "COMMIT", "cannot commit", errbuf, errlen)))
-		return rc;
-	return 0;
+		forget_cells(st);
+	return rc;
 fail:
 	if (rc == KX_ENOMEM)
 		snprintf(errbuf, errlen, "out of memory");
+	/* Cells this transaction added are gone with it: read them again. */
+	forget_cells(st);
 	if (st->conn)
 		PQclear(PQexec(st->conn, "ROLLBACK"));
 	return rc;
