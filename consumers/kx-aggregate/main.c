@@ -76,6 +76,10 @@ static const struct kx_conf_entry options[] = {
 	 "print an example config file with every key and exit", 0, 0},
 	KX_CONF_END};
 
+/* The prefetch limits apply per partition in librdkafka 2.0.2 (18 here),
+ * and its defaults (100,000 messages, 64 MB) would hold a whole catch-up
+ * backlog in memory: 2,000 messages or 2 MB per partition keep several
+ * batches queued while one commits. */
 static const char *const consumer_defaults[] = {
 	"enable.auto.commit=false",
 	"enable.auto.offset.store=false",
@@ -84,8 +88,9 @@ static const char *const consumer_defaults[] = {
 	"partition.assignment.strategy=range",
 	"enable.partition.eof=true",
 	"session.timeout.ms=10000",
-	"queued.max.messages.kbytes=16384",
-	"fetch.max.bytes=8388608",
+	"queued.min.messages=2000",
+	"queued.max.messages.kbytes=2048",
+	"fetch.max.bytes=2097152",
 	NULL};
 
 static volatile sig_atomic_t stopping;
@@ -99,8 +104,10 @@ on_signal(int sig)
 	stopping = 1;
 }
 
+/* A batch holds decoded copies, not librdkafka's messages: a message pins
+ * the whole fetch response it came in, so each is destroyed as soon as it
+ * is decoded and the consumer's memory stays bounded by its own arena. */
 struct batch {
-	rd_kafka_message_t **raw;
 	struct msg *msgs;
 	size_t n, cap;
 	struct kx_arena arena;
@@ -145,34 +152,50 @@ now_us(void)
 static void
 batch_clear(struct batch *b)
 {
-	for (size_t i = 0; i < b->n; i++)
-		rd_kafka_message_destroy(b->raw[i]);
 	b->n = 0;
 	kx_arena_reset(&b->arena);
 }
 
 static int
-batch_push(struct batch *b, rd_kafka_message_t *m)
+batch_push(struct batch *b)
 {
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 1024;
-		void *r = realloc(b->raw, cap * sizeof(*b->raw));
-		if (!r)
-			return KX_ENOMEM;
-		b->raw = r;
-		r = realloc(b->msgs, cap * sizeof(*b->msgs));
+		void *r = realloc(b->msgs, cap * sizeof(*b->msgs));
 		if (!r)
 			return KX_ENOMEM;
 		b->msgs = r;
 		b->cap = cap;
 	}
-	b->raw[b->n++] = m;
+	b->n++;
 	return 0;
+}
+
+/* Keeps a rejected message's bytes: kx.rejected_events stores them. */
+static void
+keep_raw(struct kx_arena *a, const rd_kafka_message_t *m, struct msg *out)
+{
+	void *k = NULL, *v = NULL;
+
+	if (m->key && !(k = kx_arena_alloc(a, m->key_len + 1)))
+		goto oom;
+	if (m->payload && !(v = kx_arena_alloc(a, m->len + 1)))
+		goto oom;
+	if (k)
+		memcpy(k, m->key, m->key_len);
+	if (v)
+		memcpy(v, m->payload, m->len);
+	out->key = k;
+	out->value = v;
+	return;
+oom:
+	out->key = out->value = NULL;
+	out->reason = "out of memory";
 }
 
 /* Decodes one message, or records why it cannot be accepted. */
 static void
-decode(struct app *app, rd_kafka_message_t *m, struct msg *out)
+decode_event(struct app *app, const rd_kafka_message_t *m, struct msg *out)
 {
 	struct kx_arena *a = &app->b.arena;
 	const char *topic = rd_kafka_topic_name(m->rkt);
@@ -182,13 +205,16 @@ decode(struct app *app, rd_kafka_message_t *m, struct msg *out)
 	int32_t id;
 
 	memset(out, 0, sizeof(*out));
-	out->topic = topic;
+	out->topic = kx_arena_strdup(a, topic);
 	out->partition = m->partition;
 	out->offset = m->offset;
-	out->key = m->key;
 	out->keylen = m->key_len;
-	out->value = m->payload;
 	out->len = m->len;
+	if (!out->topic) {
+		out->topic = "";
+		out->reason = "out of memory";
+		return;
+	}
 	if (kx_kafka_topic_family(app->conf->topic_prefix, topic, &family))
 		family = KX_FAMILY_PAIRING;
 	out->shard = (int32_t)family * 10000 + m->partition;
@@ -227,6 +253,14 @@ decode(struct app *app, rd_kafka_message_t *m, struct msg *out)
 		return;
 	}
 	out->ev = ev;
+}
+
+static void
+decode(struct app *app, const rd_kafka_message_t *m, struct msg *out)
+{
+	decode_event(app, m, out);
+	if (!out->ev)
+		keep_raw(&app->b.arena, m, out);
 }
 
 static void
@@ -300,12 +334,8 @@ commit_batch(struct app *app)
 		size_t k = 0;
 		for (size_t i = 0; i < b->n; i++) {
 			if (source_part(&app->src, b->msgs[i].topic,
-					b->msgs[i].partition)) {
-				b->msgs[k] = b->msgs[i];
-				b->raw[k++] = b->raw[i];
-			} else {
-				rd_kafka_message_destroy(b->raw[i]);
-			}
+					b->msgs[i].partition))
+				b->msgs[k++] = b->msgs[i];
 		}
 		b->n = k;
 	}
@@ -475,11 +505,12 @@ run(struct app *app)
 			}
 			app->src.kafka_ok = 1;
 			idle = false;
-			if (batch_push(b, m)) {
+			if (batch_push(b)) {
 				rd_kafka_message_destroy(m);
 				return KX_ENOMEM;
 			}
 			decode(app, m, &b->msgs[b->n - 1]);
+			rd_kafka_message_destroy(m);
 		}
 		atomic_store(&app->metrics.kafka_ok, app->src.kafka_ok);
 		if (b->n) {
@@ -648,7 +679,6 @@ main(int argc, char **argv)
 out:
 	http_stop(http);
 	batch_clear(&app.b);
-	free(app.b.raw);
 	free(app.b.msgs);
 	kx_arena_release(&app.b.arena);
 	if (app.src.rk)

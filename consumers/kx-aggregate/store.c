@@ -175,6 +175,11 @@ struct store {
 	struct kx_arena cache_arena;
 	struct kx_hash cell_cache;    /* fold_cell_key() bytes -> cell id */
 	struct kx_arena cell_arena;
+	/* Per-batch scratch kept across batches, so a steady load reuses the
+	 * same pages instead of faulting fresh ones in every batch. */
+	struct kx_buf bufs[4];
+	struct kx_hash fresh;
+	struct kx_arena fresh_arena;
 };
 
 /* ---- SQL text built once from the column tables (never from input) ---- */
@@ -363,6 +368,10 @@ store_new(const char *conninfo, const char *group)
 	kx_arena_init(&st->cache_arena);
 	kx_hash_init(&st->cell_cache);
 	kx_arena_init(&st->cell_arena);
+	for (int i = 0; i < 4; i++)
+		kx_buf_init(&st->bufs[i]);
+	kx_hash_init(&st->fresh);
+	kx_arena_init(&st->fresh_arena);
 	if (!st->conninfo || !st->group || !st->upsert_sql) {
 		store_free(st);
 		return NULL;
@@ -386,6 +395,10 @@ store_free(struct store *st)
 	kx_arena_release(&st->cache_arena);
 	kx_hash_release(&st->cell_cache);
 	kx_arena_release(&st->cell_arena);
+	for (int i = 0; i < 4; i++)
+		kx_buf_release(&st->bufs[i]);
+	kx_hash_release(&st->fresh);
+	kx_arena_release(&st->fresh_arena);
 	free(st);
 }
 
@@ -940,33 +953,51 @@ out:
 
 /* ---- the batch transaction ---- */
 
+/* The i-th scratch buffer, emptied. */
+static struct kx_buf *
+scratch(struct store *st, int i)
+{
+	kx_buf_reset(&st->bufs[i]);
+	return &st->bufs[i];
+}
+
 static int
 insert_events(struct store *st, struct msg *msgs, size_t n, long *n_new,
 	      char *errbuf, size_t errlen)
 {
-	struct kx_buf rows = KX_BUF_INIT;
-	struct kx_hash fresh;
+	struct kx_buf *rows = scratch(st, 0);
+	struct kx_hash *fresh = &st->fresh;
+	struct kx_arena *a = &st->fresh_arena;
 	PGresult *res = NULL;
 	int rc;
 
-	kx_hash_init(&fresh);
+	kx_hash_clear(fresh);
+	kx_arena_reset(a);
 	for (size_t i = 0; i < n; i++) {
 		const struct kx_event *ev = msgs[i].ev;
 		if (!ev)
 			continue;
-		kx_buf_addf(&rows, "%s\t%d\t", ev->event_id,
-			    (int)fold_kind_of(ev->type));
-		copy_text(&rows, kx_event_entity_id(ev));
-		kx_buf_addf(&rows, "\t%s\t", kx_event_type_name(ev->type));
-		copy_ts(&rows, ev->occurred_at);
-		kx_buf_addf(&rows, "\t%s\t%d\t%lld\n",
-			    kx_programme_name(ev->programme),
-			    (int)msgs[i].shard, (long long)msgs[i].offset);
+		kx_buf_adds(rows, ev->event_id);
+		kx_buf_add(rows, "\t", 1);
+		add_int(rows, fold_kind_of(ev->type));
+		kx_buf_add(rows, "\t", 1);
+		copy_text(rows, kx_event_entity_id(ev));
+		kx_buf_add(rows, "\t", 1);
+		kx_buf_adds(rows, kx_event_type_name(ev->type));
+		kx_buf_add(rows, "\t", 1);
+		copy_ts(rows, ev->occurred_at);
+		kx_buf_add(rows, "\t", 1);
+		kx_buf_adds(rows, kx_programme_name(ev->programme));
+		kx_buf_add(rows, "\t", 1);
+		add_int(rows, msgs[i].shard);
+		kx_buf_add(rows, "\t", 1);
+		add_int(rows, msgs[i].offset);
+		kx_buf_add(rows, "\n", 1);
 	}
 	rc = copy_rows(st,
 		       "COPY s_events (event_id, entity, entity_id, event_type, "
 		       "occurred_at, programme, shard, kafka_offset) FROM STDIN",
-		       &rows, errbuf, errlen);
+		       rows, errbuf, errlen);
 	if (rc)
 		goto out;
 	/* ORDER BY keeps the first of two copies of one event_id in a batch
@@ -986,8 +1017,6 @@ insert_events(struct store *st, struct msg *msgs, size_t n, long *n_new,
 	/* Simple and exact: mark every message duplicate, then un-mark the
 	 * returned (event_id, shard, offset) triples. */
 	{
-		struct kx_arena a;
-		kx_arena_init(&a);
 		for (int r = 0; r < PQntuples(res); r++) {
 			char key[96];
 			char *k;
@@ -995,8 +1024,8 @@ insert_events(struct store *st, struct msg *msgs, size_t n, long *n_new,
 			snprintf(key, sizeof(key), "%s/%s/%s",
 				 PQgetvalue(res, r, 0), PQgetvalue(res, r, 2),
 				 PQgetvalue(res, r, 1));
-			if (!(k = kx_arena_strdup(&a, key)) ||
-			    !(slot = kx_hash_put(&fresh, k, strlen(k)))) {
+			if (!(k = kx_arena_strdup(a, key)) ||
+			    !(slot = kx_hash_put(fresh, k, strlen(k)))) {
 				rc = KX_ENOMEM;
 				break;
 			}
@@ -1010,15 +1039,12 @@ insert_events(struct store *st, struct msg *msgs, size_t n, long *n_new,
 			snprintf(key, sizeof(key), "%s/%d/%lld",
 				 msgs[i].ev->event_id, (int)msgs[i].shard,
 				 (long long)msgs[i].offset);
-			msgs[i].dup = !kx_hash_get(&fresh, key, strlen(key));
+			msgs[i].dup = !kx_hash_get(fresh, key, strlen(key));
 			*n_new += !msgs[i].dup;
 		}
-		kx_arena_release(&a);
 	}
 out:
 	PQclear(res);
-	kx_hash_release(&fresh);
-	kx_buf_release(&rows);
 	return rc;
 }
 
@@ -1343,17 +1369,17 @@ copy_entity(struct kx_buf *b, const struct ent *e)
 static int
 write_entities(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 {
-	struct kx_buf rows[ENT__COUNT];
+	struct kx_buf *rows[ENT__COUNT];
 	char sql[512], name[64];
 	int rc = 0;
 
 	for (int k = 0; k < ENT__COUNT; k++)
-		kx_buf_init(&rows[k]);
+		rows[k] = scratch(st, k);
 	for (struct ent *e = f->dirty; e; e = e->next_dirty)
-		copy_entity(&rows[e->kind], e);
+		copy_entity(rows[e->kind], e);
 	for (int k = 0; k < ENT__COUNT && !rc; k++) {
 		size_t n;
-		if (!rows[k].len)
+		if (!rows[k]->len)
 			continue;
 		n = (size_t)snprintf(sql, sizeof(sql), "COPY s_%s (",
 				     kinds[k].table);
@@ -1364,10 +1390,8 @@ write_entities(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 					      name);
 		}
 		snprintf(sql + n, sizeof(sql) - n, ") FROM STDIN");
-		rc = copy_rows(st, sql, &rows[k], errbuf, errlen);
+		rc = copy_rows(st, sql, rows[k], errbuf, errlen);
 	}
-	for (int k = 0; k < ENT__COUNT; k++)
-		kx_buf_release(&rows[k]);
 	return rc;
 }
 
@@ -1509,53 +1533,53 @@ static int
 write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 	     size_t n, char *errbuf, size_t errlen)
 {
-	struct kx_buf cells = KX_BUF_INIT, parties = KX_BUF_INIT,
-		      months = KX_BUF_INIT, rejects = KX_BUF_INIT;
+	struct kx_buf *cells = scratch(st, 0), *parties = scratch(st, 1),
+		      *months = scratch(st, 2), *rejects = scratch(st, 3);
 	int rc;
 
 	for (size_t i = 0; i < f->cells.cap; i++) {
 		const struct cell_delta *d = f->cells.slots[i].value;
 		if (!f->cells.slots[i].key)
 			continue;
-		add_int(&cells, d->cell->dim);
-		kx_buf_add(&cells, "\t", 1);
-		copy_text(&cells, d->cell->programme);
-		kx_buf_add(&cells, "\t", 1);
-		add_int(&cells, d->cell->goal);
-		kx_buf_add(&cells, "\t", 1);
-		copy_text(&cells, d->cell->target);
-		kx_buf_add(&cells, "\t", 1);
-		add_int(&cells, d->shard);
+		add_int(cells, d->cell->dim);
+		kx_buf_add(cells, "\t", 1);
+		copy_text(cells, d->cell->programme);
+		kx_buf_add(cells, "\t", 1);
+		add_int(cells, d->cell->goal);
+		kx_buf_add(cells, "\t", 1);
+		copy_text(cells, d->cell->target);
+		kx_buf_add(cells, "\t", 1);
+		add_int(cells, d->shard);
 		for (int m = 0; m < M__COUNT; m++) {
-			kx_buf_add(&cells, "\t", 1);
-			add_int(&cells, d->m[m]);
+			kx_buf_add(cells, "\t", 1);
+			add_int(cells, d->m[m]);
 		}
-		kx_buf_add(&cells, "\t", 1);
-		copy_ts(&cells, d->last_at);
-		kx_buf_add(&cells, "\t", 1);
-		copy_ts(&cells, d->removed_last);
-		kx_buf_add(&cells, "\n", 1);
+		kx_buf_add(cells, "\t", 1);
+		copy_ts(cells, d->last_at);
+		kx_buf_add(cells, "\t", 1);
+		copy_ts(cells, d->removed_last);
+		kx_buf_add(cells, "\n", 1);
 	}
 	for (size_t i = 0; i < f->parties.cap; i++) {
 		const struct party_delta *d = f->parties.slots[i].value;
 		if (!f->parties.slots[i].key || d->refs == 0)
 			continue;
-		add_int(&parties, d->cell->id);
-		kx_buf_add(&parties, "\t", 1);
-		add_int(&parties, d->party_id);
-		kx_buf_add(&parties, "\t", 1);
-		add_int(&parties, d->shard);
-		kx_buf_add(&parties, "\t", 1);
-		add_int(&parties, d->refs);
-		kx_buf_add(&parties, "\n", 1);
+		add_int(parties, d->cell->id);
+		kx_buf_add(parties, "\t", 1);
+		add_int(parties, d->party_id);
+		kx_buf_add(parties, "\t", 1);
+		add_int(parties, d->shard);
+		kx_buf_add(parties, "\t", 1);
+		add_int(parties, d->refs);
+		kx_buf_add(parties, "\n", 1);
 	}
 	for (size_t i = 0; i < f->months.cap; i++) {
 		const struct month_delta *d = f->months.slots[i].value;
 		if (!f->months.slots[i].key)
 			continue;
-		kx_buf_addf(&months, "%s\t", d->month);
-		copy_text(&months, d->programme);
-		kx_buf_addf(&months, "\t%d\t%lld\t%lld\t%lld\t%lld\n",
+		kx_buf_addf(months, "%s\t", d->month);
+		copy_text(months, d->programme);
+		kx_buf_addf(months, "\t%d\t%lld\t%lld\t%lld\t%lld\n",
 			    (int)d->shard, (long long)d->m[0],
 			    (long long)d->m[1], (long long)d->m[2],
 			    (long long)d->m[3]);
@@ -1563,19 +1587,19 @@ write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 	for (size_t i = 0; i < n; i++) {
 		if (msgs[i].ev)
 			continue;
-		copy_text(&rejects, st->group);
-		kx_buf_add(&rejects, "\t", 1);
-		copy_text(&rejects, msgs[i].topic);
-		kx_buf_addf(&rejects, "\t%d\t%lld\t", (int)msgs[i].partition,
+		copy_text(rejects, st->group);
+		kx_buf_add(rejects, "\t", 1);
+		copy_text(rejects, msgs[i].topic);
+		kx_buf_addf(rejects, "\t%d\t%lld\t", (int)msgs[i].partition,
 			    (long long)msgs[i].offset);
-		copy_bytea(&rejects, msgs[i].key, msgs[i].keylen);
-		kx_buf_add(&rejects, "\t", 1);
+		copy_bytea(rejects, msgs[i].key, msgs[i].keylen);
+		kx_buf_add(rejects, "\t", 1);
 		/* A NULL value (a tombstone) stays NULL: the row keeps the
 		 * message as it was, and an empty value is not a NULL one. */
-		copy_bytea(&rejects, msgs[i].value, msgs[i].len);
-		kx_buf_add(&rejects, "\t", 1);
-		copy_text(&rejects, msgs[i].reason);
-		kx_buf_add(&rejects, "\n", 1);
+		copy_bytea(rejects, msgs[i].value, msgs[i].len);
+		kx_buf_add(rejects, "\t", 1);
+		copy_text(rejects, msgs[i].reason);
+		kx_buf_add(rejects, "\n", 1);
 	}
 	if ((rc = copy_rows(st,
 			    "COPY s_cell (dim, programme, goal, target, shard, "
@@ -1589,21 +1613,17 @@ write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 			    "transfers_planned, transfers_piloting, "
 			    "transfers_replicated, transfers_abandoned, "
 			    "last_event_at, removed_last) FROM STDIN",
-			    &cells, errbuf, errlen)) ||
+			    cells, errbuf, errlen)) ||
 	    (rc = copy_rows(st, "COPY s_party (cell_id, party_id, shard, refs) "
-			    "FROM STDIN", &parties, errbuf, errlen)) ||
-	    (rc = copy_rows(st, "COPY s_month FROM STDIN", &months, errbuf,
+			    "FROM STDIN", parties, errbuf, errlen)) ||
+	    (rc = copy_rows(st, "COPY s_month FROM STDIN", months, errbuf,
 			    errlen)) ||
-	    (rc = copy_rows(st, "COPY s_reject FROM STDIN", &rejects, errbuf,
+	    (rc = copy_rows(st, "COPY s_reject FROM STDIN", rejects, errbuf,
 			    errlen)))
 		goto out;
 	rc = exec_ok(st, st->upsert_sql, "cannot apply the batch", errbuf,
 		     errlen);
 out:
-	kx_buf_release(&cells);
-	kx_buf_release(&parties);
-	kx_buf_release(&months);
-	kx_buf_release(&rejects);
 	return rc;
 }
 
