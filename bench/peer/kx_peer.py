@@ -97,13 +97,14 @@ CREATE TEMP TABLE IF NOT EXISTS s_reject (group_id text, topic text, partition i
 # refs after the batch come back from RETURNING, so refs - delta is the
 # count before it, and 0 <-> 1 crossings move partners and countries.
 PARTY_SQL = (
-    "WITH p AS (INSERT INTO kx.agg_party AS a (cell_id, party_id, refs) SELECT "
-    "cell_id, party_id, refs FROM s_party ORDER BY 1, 2 ON CONFLICT (cell_id, "
-    "party_id) DO UPDATE SET refs = a.refs + EXCLUDED.refs RETURNING a.cell_id, "
-    "a.party_id, a.refs), "
-    "x AS (SELECT p.cell_id, s.shard, pa.country, CASE WHEN p.refs > 0 THEN 1 "
-    "ELSE -1 END AS d FROM p JOIN s_party s USING (cell_id, party_id) JOIN "
-    "kx.parties pa USING (party_id) WHERE (p.refs > 0) <> (p.refs - s.refs > 0)), "
+    "WITH p AS (INSERT INTO kx.agg_party AS a (cell_id, party_id, refs, delta) "
+    "SELECT cell_id, party_id, refs, refs FROM s_party ORDER BY 1, 2 ON CONFLICT "
+    "(cell_id, party_id) DO UPDATE SET refs = a.refs + EXCLUDED.refs, delta = "
+    "EXCLUDED.refs RETURNING a.cell_id, a.party_id, a.refs, a.delta), "
+    "x0 AS (SELECT cell_id, party_id, CASE WHEN refs > 0 THEN 1 ELSE -1 END AS d "
+    "FROM p WHERE (refs > 0) <> (refs - delta > 0)), "
+    "x AS (SELECT x0.cell_id, s.shard, pa.country, x0.d FROM x0 JOIN s_party s "
+    "USING (cell_id, party_id) JOIN kx.parties pa USING (party_id)), "
     "xc AS (SELECT cell_id, country, min(shard) AS shard, sum(d)::int AS d FROM x "
     "GROUP BY 1, 2 HAVING sum(d) <> 0), "
     "c AS (INSERT INTO kx.agg_country AS a (cell_id, country, refs) SELECT "

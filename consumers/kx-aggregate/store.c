@@ -249,21 +249,24 @@ build_upsert_sql(void)
 	/* Party references, and the partners/countries they move. RETURNING
 	 * gives each (cell, party) row's refs after this batch (other
 	 * instances' commits included: ON CONFLICT updates the newest
-	 * version), so refs - delta is the count before it, and a 0 <-> 1
-	 * crossing is global for the cell. Rows are locked in key order, so
+	 * version) and the batch's own delta, so refs - delta is the count
+	 * before it, and a 0 <-> 1 crossing is global for the cell. Rows are locked in key order, so
 	 * two instances wait for each other but never deadlock. A crossing
 	 * is booked as +-1 in one of this batch's own shards' agg_cell rows;
 	 * the views sum the shards. */
 	kx_buf_adds(&b,
 		    "WITH p AS (INSERT INTO kx.agg_party AS a (cell_id, party_id, "
-		    "refs) SELECT cell_id, party_id, refs FROM s_party ORDER BY "
-		    "1, 2 ON CONFLICT (cell_id, party_id) DO UPDATE SET refs = "
-		    "a.refs + EXCLUDED.refs RETURNING a.cell_id, a.party_id, "
-		    "a.refs), "
-		    "x AS (SELECT p.cell_id, s.shard, pa.country, CASE WHEN "
-		    "p.refs > 0 THEN 1 ELSE -1 END AS d FROM p JOIN s_party s "
-		    "USING (cell_id, party_id) JOIN kx.parties pa USING "
-		    "(party_id) WHERE (p.refs > 0) <> (p.refs - s.refs > 0)), "
+		    "refs, delta) SELECT cell_id, party_id, refs, refs FROM "
+		    "s_party ORDER BY 1, 2 ON CONFLICT (cell_id, party_id) DO "
+		    "UPDATE SET refs = a.refs + EXCLUDED.refs, delta = "
+		    "EXCLUDED.refs RETURNING a.cell_id, a.party_id, a.refs, "
+		    "a.delta), "
+		    "x0 AS (SELECT cell_id, party_id, CASE WHEN refs > 0 THEN 1 "
+		    "ELSE -1 END AS d FROM p WHERE (refs > 0) <> (refs - delta > "
+		    "0)), "
+		    "x AS (SELECT x0.cell_id, s.shard, pa.country, x0.d FROM x0 "
+		    "JOIN s_party s USING (cell_id, party_id) JOIN kx.parties pa "
+		    "USING (party_id)), "
 		    "xc AS (SELECT cell_id, country, min(shard) AS shard, "
 		    "sum(d)::int AS d FROM x GROUP BY 1, 2 HAVING sum(d) <> 0), "
 		    "c AS (INSERT INTO kx.agg_country AS a (cell_id, country, "

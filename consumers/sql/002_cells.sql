@@ -57,10 +57,14 @@ ON CONFLICT DO NOTHING;
 
 ALTER TABLE kx.agg_party RENAME TO agg_party_v1;
 
+-- delta is the change the last batch made to refs: the batch's upsert
+-- returns refs and delta, so it sees refs - delta, the count before it,
+-- without joining its input back.
 CREATE TABLE kx.agg_party (
   cell_id   int NOT NULL,
   party_id  int NOT NULL,
   refs      int NOT NULL,
+  delta     int NOT NULL DEFAULT 0,
   PRIMARY KEY (cell_id, party_id)
 ) WITH (fillfactor = 80);
 
