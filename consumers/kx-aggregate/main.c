@@ -76,10 +76,12 @@ static const struct kx_conf_entry options[] = {
 	 "print an example config file with every key and exit", 0, 0},
 	KX_CONF_END};
 
-/* The prefetch limits apply per partition in librdkafka 2.0.2 (18 here),
- * and its defaults (100,000 messages, 64 MB) would hold a whole catch-up
- * backlog in memory: 2,000 messages or 2 MB per partition keep several
- * batches queued while one commits. */
+/* Prefetch: librdkafka's defaults (100,000 messages, 64 MB) would hold a
+ * whole catch-up backlog in memory. Smaller limits bound it, but 2.0.2
+ * stops fetching for a while whenever the queue is over a limit, so they
+ * must cover what the consumer drains while a batch commits; 5,000
+ * messages, 2 MB and 3 MB responses measured best under 64 MB of RSS
+ * (docs/performance.md). */
 static const char *const consumer_defaults[] = {
 	"enable.auto.commit=false",
 	"enable.auto.offset.store=false",
@@ -88,9 +90,9 @@ static const char *const consumer_defaults[] = {
 	"partition.assignment.strategy=range",
 	"enable.partition.eof=true",
 	"session.timeout.ms=10000",
-	"queued.min.messages=2000",
+	"queued.min.messages=5000",
 	"queued.max.messages.kbytes=2048",
-	"fetch.max.bytes=2097152",
+	"fetch.max.bytes=3145728",
 	NULL};
 
 static volatile sig_atomic_t stopping;
