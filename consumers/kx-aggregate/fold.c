@@ -466,7 +466,11 @@ add_cell(struct fold *f, const struct ent *e, const struct cell *c,
 	if (leaving && e->last.at > d->removed_last)
 		d->removed_last = e->last.at;
 
-	for (size_t i = 0; i < e->n_parties; i++) {
+	/* A party is a partner of a goal (dim 1) while it is one of the
+	 * goal under any programme (dim 2): the store derives the goal's
+	 * references from the programme x goal crossings, so the batch does
+	 * not count them again here. */
+	for (size_t i = 0; c->dim != 1 && i < e->n_parties; i++) {
 		struct party_delta *pd;
 		if (!(pd = delta_slot(f, &f->parties, c, e->party_ids[i],
 				      sizeof(*pd), &created)))

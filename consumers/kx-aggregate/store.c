@@ -238,6 +238,45 @@ add_entity_upsert(struct kx_buf *b, enum ent_kind kind)
 	kx_buf_adds(b, ";\n");
 }
 
+/* The upserts of kx.agg_party and kx.agg_country, as CTEs ending in
+ * m (cell_id, shard, partners, countries): the crossings to book. */
+#define PARTY_CTES                                                           \
+	"p AS (INSERT INTO kx.agg_party AS a (cell_id, party_id, refs, "     \
+	"delta) SELECT cell_id, party_id, refs, refs FROM s_party ORDER BY " \
+	"1, 2 ON CONFLICT (cell_id, party_id) DO UPDATE SET refs = a.refs "  \
+	"+ EXCLUDED.refs, delta = EXCLUDED.refs RETURNING a.cell_id, "       \
+	"a.party_id, a.refs, a.delta), "                                     \
+	"x0 AS (SELECT p.cell_id, p.party_id, s.shard, CASE WHEN p.refs > "  \
+	"0 THEN 1 ELSE -1 END AS d FROM p JOIN s_party s USING (cell_id, "   \
+	"party_id) WHERE (p.refs > 0) <> (p.refs - p.delta > 0)), "          \
+	"g AS (SELECT k1.cell_id, x0.party_id, min(x0.shard) AS shard, "     \
+	"sum(x0.d)::int AS d FROM x0 JOIN kx.cells k2 ON k2.cell_id = "      \
+	"x0.cell_id AND k2.dim = 2 JOIN kx.cells k1 ON k1.dim = 1 AND "      \
+	"k1.programme = '' AND k1.goal = k2.goal AND k1.target = '' GROUP "  \
+	"BY 1, 2 HAVING sum(x0.d) <> 0), "                                   \
+	"p1 AS (INSERT INTO kx.agg_party AS a (cell_id, party_id, refs, "    \
+	"delta) SELECT cell_id, party_id, d, d FROM g ORDER BY 1, 2 ON "     \
+	"CONFLICT (cell_id, party_id) DO UPDATE SET refs = a.refs + "        \
+	"EXCLUDED.refs, delta = EXCLUDED.refs RETURNING a.cell_id, "         \
+	"a.party_id, a.refs, a.delta), "                                     \
+	"x AS (SELECT cell_id, party_id, shard, d FROM x0 UNION ALL SELECT " \
+	"p1.cell_id, p1.party_id, g.shard, CASE WHEN p1.refs > 0 THEN 1 "    \
+	"ELSE -1 END FROM p1 JOIN g USING (cell_id, party_id) WHERE "        \
+	"(p1.refs > 0) <> (p1.refs - p1.delta > 0)), "                       \
+	"xp AS (SELECT x.cell_id, x.shard, pa.country, x.d FROM x JOIN "     \
+	"kx.parties pa USING (party_id)), "                                  \
+	"xc AS (SELECT cell_id, country, min(shard) AS shard, sum(d)::int "  \
+	"AS d FROM xp GROUP BY 1, 2 HAVING sum(d) <> 0), "                   \
+	"c AS (INSERT INTO kx.agg_country AS a (cell_id, country, refs) "    \
+	"SELECT cell_id, country, d FROM xc ORDER BY 1, 2 ON CONFLICT "      \
+	"(cell_id, country) DO UPDATE SET refs = a.refs + EXCLUDED.refs "    \
+	"RETURNING a.cell_id, a.country, a.refs), "                          \
+	"cx AS (SELECT xc.cell_id, xc.shard, CASE WHEN c.refs > 0 THEN 1 "   \
+	"ELSE -1 END AS d FROM c JOIN xc USING (cell_id, country) WHERE "    \
+	"(c.refs > 0) <> (c.refs - xc.d > 0)), "                             \
+	"m AS (SELECT cell_id, shard, d AS partners, 0 AS countries FROM x " \
+	"UNION ALL SELECT cell_id, shard, 0, d FROM cx) "
+
 static char *
 build_upsert_sql(void)
 {
@@ -250,38 +289,19 @@ build_upsert_sql(void)
 	 * gives each (cell, party) row's refs after this batch (other
 	 * instances' commits included: ON CONFLICT updates the newest
 	 * version) and the batch's own delta, so refs - delta is the count
-	 * before it, and a 0 <-> 1 crossing is global for the cell. Rows are locked in key order, so
-	 * two instances wait for each other but never deadlock. A crossing
-	 * is booked as +-1 in one of this batch's own shards' agg_cell rows;
-	 * the views sum the shards. */
-	kx_buf_adds(&b,
-		    "WITH p AS (INSERT INTO kx.agg_party AS a (cell_id, party_id, "
-		    "refs, delta) SELECT cell_id, party_id, refs, refs FROM "
-		    "s_party ORDER BY 1, 2 ON CONFLICT (cell_id, party_id) DO "
-		    "UPDATE SET refs = a.refs + EXCLUDED.refs, delta = "
-		    "EXCLUDED.refs RETURNING a.cell_id, a.party_id, a.refs, "
-		    "a.delta), "
-		    "x0 AS (SELECT cell_id, party_id, CASE WHEN refs > 0 THEN 1 "
-		    "ELSE -1 END AS d FROM p WHERE (refs > 0) <> (refs - delta > "
-		    "0)), "
-		    "x AS (SELECT x0.cell_id, s.shard, pa.country, x0.d FROM x0 "
-		    "JOIN s_party s USING (cell_id, party_id) JOIN kx.parties pa "
-		    "USING (party_id)), "
-		    "xc AS (SELECT cell_id, country, min(shard) AS shard, "
-		    "sum(d)::int AS d FROM x GROUP BY 1, 2 HAVING sum(d) <> 0), "
-		    "c AS (INSERT INTO kx.agg_country AS a (cell_id, country, "
-		    "refs) SELECT cell_id, country, d FROM xc ORDER BY 1, 2 ON "
-		    "CONFLICT (cell_id, country) DO UPDATE SET refs = a.refs + "
-		    "EXCLUDED.refs RETURNING a.cell_id, a.country, a.refs), "
-		    "cx AS (SELECT xc.cell_id, xc.shard, CASE WHEN c.refs > 0 "
-		    "THEN 1 ELSE -1 END AS d FROM c JOIN xc USING (cell_id, "
-		    "country) WHERE (c.refs > 0) <> (c.refs - xc.d > 0)), "
-		    "m AS (SELECT cell_id, shard, d AS partners, 0 AS countries "
-		    "FROM x UNION ALL SELECT cell_id, shard, 0, d FROM cx) "
-		    "INSERT INTO s_cell (dim, programme, goal, target, shard, "
-		    "partners, countries) SELECT k.dim, k.programme, k.goal, "
-		    "k.target, m.shard, sum(m.partners), sum(m.countries) FROM m "
-		    "JOIN kx.cells k USING (cell_id) GROUP BY 1, 2, 3, 4, 5;\n");
+	 * before it, and a 0 <-> 1 crossing is global for the cell. A goal's
+	 * rows (dim 1) count the programmes in which the party is a partner
+	 * of the goal: the programme x goal crossings move them, in a second
+	 * upsert. Rows are locked in key order, stage by stage, so two
+	 * instances wait for each other but never deadlock. A crossing is
+	 * booked as +-1 in one of this batch's own shards' agg_cell rows; the
+	 * views sum the shards. */
+	kx_buf_adds(&b, "WITH " PARTY_CTES
+			"INSERT INTO s_cell (dim, programme, goal, target, "
+			"shard, partners, countries) SELECT k.dim, k.programme, "
+			"k.goal, k.target, m.shard, sum(m.partners), "
+			"sum(m.countries) FROM m JOIN kx.cells k USING "
+			"(cell_id) GROUP BY 1, 2, 3, 4, 5;\n");
 
 	kx_buf_adds(&b, "INSERT INTO kx.agg_cell AS a (dim, programme, goal, "
 			"target, shard");

@@ -6,7 +6,9 @@
 -- small integer. kx.agg_party counts, per (cell, party), the current
 -- entities of the cell that name the party, over all shards: a party is a
 -- partner of the cell while its refs > 0 anywhere, so the count cannot be
--- split by shard. kx.agg_country counts, per (cell, country), the parties
+-- split by shard. For a goal (dim 1) it counts instead the programmes in
+-- which the party is a partner of the goal, so only a programme x goal
+-- crossing moves it. kx.agg_country counts, per (cell, country), the parties
 -- of that country that are partners of the cell. A batch that moves a
 -- (cell, party) refs across 0 <-> 1 adds +-1 to the partners of one of its
 -- own shards' agg_cell rows (and likewise countries on a (cell, country)
@@ -79,8 +81,20 @@ INSERT INTO kx.agg_party (cell_id, party_id, refs)
 SELECT c.cell_id, a.party_id, sum(a.refs)
   FROM kx.agg_party_v1 a
   JOIN kx.cells c USING (dim, programme, goal, target)
+ WHERE a.dim <> 1
  GROUP BY c.cell_id, a.party_id
 HAVING sum(a.refs) <> 0;
+
+-- A goal's rows count the programmes in which the party is a partner of
+-- the goal (see kx.expected_party).
+INSERT INTO kx.agg_party (cell_id, party_id, refs)
+SELECT g.cell_id, a.party_id, count(*)
+  FROM kx.agg_party a
+  JOIN kx.cells pg ON pg.cell_id = a.cell_id AND pg.dim = 2
+  JOIN kx.cells g ON g.dim = 1 AND g.programme = '' AND g.goal = pg.goal
+                 AND g.target = ''
+ WHERE a.refs > 0
+ GROUP BY g.cell_id, a.party_id;
 
 INSERT INTO kx.agg_country (cell_id, country, refs)
 SELECT a.cell_id, p.country, count(*)
@@ -244,13 +258,25 @@ RETURNS timestamptz LANGUAGE sql STABLE AS $$
        AND (p_dim <> 3 OR targets @> ARRAY[p_target])) s
 $$;
 
--- Recomputed party references: per (cell, party), over all shards.
+-- Recomputed party references, per (cell, party) over all shards: the
+-- current entities of the cell that name the party, except for a goal
+-- (dim 1), where refs counts the programmes in which the party is a
+-- partner of the goal. Either way a party is a partner while refs > 0;
+-- the goal's form lets a batch move it only when a programme x goal
+-- partner appears or goes.
 CREATE VIEW kx.expected_party AS
-SELECT c.dim, c.programme, c.goal, c.target, p.party_id,
-       count(*)::bigint AS refs
-  FROM kx.expected_entity_cells c,
-       LATERAL (SELECT DISTINCT unnest(c.party_ids) AS party_id) p
- GROUP BY c.dim, c.programme, c.goal, c.target, p.party_id;
+WITH e AS (
+  SELECT c.dim, c.programme, c.goal, c.target, p.party_id,
+         count(*)::bigint AS refs
+    FROM kx.expected_entity_cells c,
+         LATERAL (SELECT DISTINCT unnest(c.party_ids) AS party_id) p
+   WHERE c.dim <> 1
+   GROUP BY c.dim, c.programme, c.goal, c.target, p.party_id)
+SELECT dim, programme, goal, target, party_id, refs FROM e
+UNION ALL
+SELECT 1::smallint, '', goal, '', party_id, count(*)::bigint
+  FROM e WHERE dim = 2
+ GROUP BY goal, party_id;
 
 CREATE VIEW kx.expected_country AS
 SELECT e.dim, e.programme, e.goal, e.target, p.country,
