@@ -115,6 +115,18 @@ struct batch {
 	struct kx_arena arena;
 };
 
+/* The batch whose upserts and COMMIT are still running in the database
+ * while the next one is collected (store_apply() sends them). Its Kafka
+ * offsets and metrics wait for store_settle() to say it committed. */
+struct inflight {
+	bool on;
+	struct offset_move *moves; /* topics copied */
+	size_t n_moves, cap;
+	size_t n;
+	long n_new, dups, rej, t0;
+	int refused; /* batches in a row the database refused at commit */
+};
+
 struct app {
 	struct config *conf;
 	struct store *st;
@@ -123,6 +135,7 @@ struct app {
 	struct kx_registry *registry;
 	struct fold fold;
 	struct batch b;
+	struct inflight inflight;
 	struct metrics metrics;
 	struct part *ends; /* --until-caught-up: the ends to reach */
 	long test_commit_delay_ms; /* KX_TEST_COMMIT_DELAY_MS, tests only */
@@ -310,6 +323,87 @@ caught_up(struct app *app)
 	return all;
 }
 
+static void
+inflight_clear(struct inflight *f)
+{
+	for (size_t i = 0; i < f->n_moves; i++)
+		free((char *)f->moves[i].topic);
+	f->n_moves = 0;
+	f->on = false;
+}
+
+static int
+inflight_set(struct inflight *f, const struct offset_move *moves,
+	     size_t n_moves)
+{
+	inflight_clear(f);
+	if (n_moves > f->cap) {
+		void *r = realloc(f->moves, n_moves * sizeof(*f->moves));
+		if (!r)
+			return KX_ENOMEM;
+		f->moves = r;
+		f->cap = n_moves;
+	}
+	for (size_t i = 0; i < n_moves; i++) {
+		f->moves[i] = moves[i];
+		if (!(f->moves[i].topic = strdup(moves[i].topic)))
+			return KX_ENOMEM;
+		f->n_moves = i + 1;
+	}
+	f->on = true;
+	return 0;
+}
+
+/*
+ * Waits for the batch in flight. Committed: its offsets go to Kafka and
+ * its counts to the metrics. Not committed: nothing of it was written, so
+ * the consumer re-seeks to the stored offsets and reads it again, and the
+ * batch being collected (read past it) must be dropped: KX_EFENCED. A
+ * database that keeps refusing batches while reachable ends the process
+ * (KX_EDB), as in commit_batch().
+ */
+static int
+settle_batch(struct app *app)
+{
+	struct inflight *f = &app->inflight;
+	char errbuf[1024];
+	int rc = store_settle(app->st, errbuf, sizeof(errbuf));
+
+	if (!f->on)
+		return 0;
+	if (!rc) {
+		source_commit_async(&app->src, f->moves, f->n_moves);
+		atomic_store(&app->metrics.db_ok, 1);
+		atomic_fetch_add(&app->metrics.events_new, f->n_new);
+		atomic_fetch_add(&app->metrics.events_duplicate, f->dups);
+		atomic_fetch_add(&app->metrics.rejected, f->rej);
+		metrics_observe_batch(&app->metrics, now_us() - f->t0);
+		kx_log_debug("aggregate",
+			     "batch of %zu: %ld new, %ld duplicate, %ld "
+			     "rejected",
+			     f->n, f->n_new, f->dups, f->rej);
+		f->refused = 0;
+		inflight_clear(f);
+		return 0;
+	}
+	inflight_clear(f);
+	atomic_fetch_add(&app->metrics.db_errors, 1);
+	atomic_store(&app->metrics.db_ok, store_connected(app->st));
+	if (store_connected(app->st) && ++f->refused >= 8) {
+		kx_log_error("aggregate",
+			     "the database refused the batch %d times while "
+			     "reachable: %s",
+			     f->refused, errbuf);
+		return KX_EDB;
+	}
+	kx_log_warn("aggregate", "batch not committed: %s; reading it again "
+				 "from the stored offsets",
+		    errbuf);
+	if (source_reseek(&app->src, errbuf, sizeof(errbuf)))
+		kx_log_error("aggregate", "cannot re-seek: %s", errbuf);
+	return KX_EFENCED;
+}
+
 /*
  * Commits the batch, retrying on database errors with backoff for as long
  * as it takes (nothing is lost: the messages stay in memory and the offsets
@@ -325,6 +419,10 @@ commit_batch(struct app *app)
 	char errbuf[1024];
 	int rc, refused = 0;
 
+	/* The previous batch first: if it did not commit, this one was read
+	 * past it and is dropped. */
+	if ((rc = settle_batch(app)))
+		return rc;
 	moves = kx_arena_calloc(&b->arena, app->src.n_parts + 1,
 				sizeof(*moves));
 	if (!moves)
@@ -414,28 +512,24 @@ commit_batch(struct app *app)
 	}
 	if (rc)
 		return rc;
-	atomic_store(&app->metrics.db_ok, 1);
+	/* Sent: the next batch builds on these offsets. Should this one not
+	 * commit after all, settle_batch() re-seeks, and the guard would
+	 * refuse anything built on them meanwhile. */
 	for (size_t j = 0; j < n_moves; j++) {
 		struct part *p = source_part(&app->src, moves[j].topic,
 					     moves[j].partition);
 		if (p)
 			p->expected = moves[j].next;
 	}
-	source_commit_async(&app->src, moves, n_moves);
-	{
-		long dups = 0, rej = 0;
-		for (size_t i = 0; i < b->n; i++) {
-			rej += !b->msgs[i].ev;
-			dups += b->msgs[i].ev && b->msgs[i].dup;
-		}
-		atomic_fetch_add(&app->metrics.events_new, n_new);
-		atomic_fetch_add(&app->metrics.events_duplicate, dups);
-		atomic_fetch_add(&app->metrics.rejected, rej);
-		metrics_observe_batch(&app->metrics, now_us() - t0);
-		kx_log_debug("aggregate",
-			     "batch of %zu: %ld new, %ld duplicate, %ld "
-			     "rejected",
-			     b->n, n_new, dups, rej);
+	if ((rc = inflight_set(&app->inflight, moves, n_moves)))
+		return rc;
+	app->inflight.n = b->n;
+	app->inflight.n_new = n_new;
+	app->inflight.dups = app->inflight.rej = 0;
+	app->inflight.t0 = t0;
+	for (size_t i = 0; i < b->n; i++) {
+		app->inflight.rej += !b->msgs[i].ev;
+		app->inflight.dups += b->msgs[i].ev && b->msgs[i].dup;
 	}
 	atomic_store(&app->metrics.lag, source_lag(&app->src));
 	return 0;
@@ -464,7 +558,7 @@ probe(struct app *app)
 }
 
 static int
-run(struct app *app)
+run_loop(struct app *app)
 {
 	struct batch *b = &app->b;
 	long last_check = 0, last_probe = 0;
@@ -540,14 +634,31 @@ run(struct app *app)
 		}
 		if (app->conf->until_caught_up &&
 		    (idle || now_us() - last_check > 1000000L)) {
+			int rc = settle_batch(app);
 			last_check = now_us();
-			if (caught_up(app)) {
+			if (rc == KX_EDB)
+				return rc;
+			if (rc) /* re-seeked: what was collected is stale */
+				batch_clear(b);
+			else if (caught_up(app)) {
 				kx_log_info("aggregate", "caught up");
 				return 0;
 			}
 		}
 	}
 	return 0;
+}
+
+/* Runs the batch loop, then waits for the last batch to commit. */
+static int
+run(struct app *app)
+{
+	int rc = run_loop(app), last = settle_batch(app);
+
+	if (last == KX_EFENCED) /* nothing lost: the next run reads it */
+		kx_log_warn("aggregate", "stopping with an uncommitted batch; "
+					 "it will be read again");
+	return rc ? rc : last == KX_EDB ? last : 0;
 }
 
 static int
@@ -683,6 +794,8 @@ out:
 	batch_clear(&app.b);
 	free(app.b.msgs);
 	kx_arena_release(&app.b.arena);
+	inflight_clear(&app.inflight);
+	free(app.inflight.moves);
 	if (app.src.rk)
 		source_release(&app.src);
 	free(app.ends);

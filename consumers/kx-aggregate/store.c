@@ -180,6 +180,12 @@ struct store {
 	struct kx_buf bufs[4];
 	struct kx_hash fresh;
 	struct kx_arena fresh_arena;
+	/* The batch whose upserts and COMMIT are in flight (store_apply
+	 * sends them and returns), and the outcome of one settled on the
+	 * way by another call, kept for store_settle(). */
+	bool pending;
+	int settled_rc;
+	char settled_err[512];
 };
 
 /* ---- SQL text built once from the column tables (never from input) ---- */
@@ -347,6 +353,7 @@ build_upsert_sql(void)
 		    "INSERT INTO kx.rejected_events (group_id, topic, partition, "
 		    "kafka_offset, key, value, reason) SELECT * FROM s_reject ON "
 		    "CONFLICT DO NOTHING;\n");
+	kx_buf_adds(&b, "COMMIT;\n");
 	return b.data;
 }
 
@@ -374,6 +381,9 @@ static const char *const session_sql =
 	"CREATE TEMP TABLE IF NOT EXISTS s_reject (group_id text, topic text, "
 	"partition int, kafka_offset bigint, key bytea, value bytea, reason "
 	"text) ON COMMIT DELETE ROWS;\n";
+
+static void settle(struct store *st);
+static void forget_cells(struct store *st);
 
 struct store *
 store_new(const char *conninfo, const char *group)
@@ -407,6 +417,7 @@ store_free(struct store *st)
 {
 	if (!st)
 		return;
+	settle(st);
 	if (st->conn)
 		PQfinish(st->conn);
 	for (int k = 0; k < ENT__COUNT; k++)
@@ -463,6 +474,64 @@ exec_ok(struct store *st, const char *sql, const char *what, char *errbuf,
 	return rc;
 }
 
+/*
+ * Waits for the batch in flight, if any. On failure the transaction is
+ * rolled back (a failed statement skips the rest, COMMIT included) and the
+ * reason is kept for store_settle(); nothing of the batch was written.
+ */
+static void
+settle(struct store *st)
+{
+	PGresult *res;
+	char errbuf[512];
+	int rc = 0;
+
+	if (!st->pending)
+		return;
+	st->pending = false;
+	while (st->conn && (res = PQgetResult(st->conn))) {
+		ExecStatusType s = PQresultStatus(res);
+		if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && !rc)
+			rc = db_fail(st, "cannot apply the batch", errbuf,
+				     sizeof(errbuf));
+		PQclear(res);
+	}
+	if (!st->conn && !rc) {
+		snprintf(errbuf, sizeof(errbuf), "cannot apply the batch: "
+						 "connection lost");
+		rc = KX_EDB;
+	}
+	if (!rc)
+		return;
+	forget_cells(st);
+	if (st->conn && PQtransactionStatus(st->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(st->conn, "ROLLBACK"));
+	if (!st->settled_rc) {
+		st->settled_rc = rc;
+		snprintf(st->settled_err, sizeof(st->settled_err), "%s",
+			 errbuf);
+	}
+}
+
+void
+store_wait(struct store *st)
+{
+	settle(st);
+}
+
+int
+store_settle(struct store *st, char *errbuf, size_t errlen)
+{
+	int rc;
+
+	settle(st);
+	rc = st->settled_rc;
+	if (rc)
+		snprintf(errbuf, errlen, "%s", st->settled_err);
+	st->settled_rc = 0;
+	return rc;
+}
+
 bool
 store_connected(const struct store *st)
 {
@@ -472,6 +541,8 @@ store_connected(const struct store *st)
 int
 store_connect(struct store *st, char *errbuf, size_t errlen)
 {
+	/* Every use of the connection waits for the batch in flight first. */
+	settle(st);
 	if (store_connected(st))
 		return 0;
 	if (st->conn)
@@ -1644,8 +1715,6 @@ write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 	    (rc = copy_rows(st, "COPY s_reject FROM STDIN", rejects, errbuf,
 			    errlen)))
 		goto out;
-	rc = exec_ok(st, st->upsert_sql, "cannot apply the batch", errbuf,
-		     errlen);
 out:
 	return rc;
 }
@@ -1734,9 +1803,14 @@ store_apply(struct store *st, struct msg *msgs, size_t n,
 	    (rc = write_entities(st, fold, errbuf, errlen)) ||
 	    (rc = write_deltas(st, fold, msgs, n, errbuf, errlen)))
 		goto fail;
-	if ((rc = exec_ok(st, "COMMIT", "cannot commit", errbuf, errlen)))
-		forget_cells(st);
-	return rc;
+	/* The upserts and the COMMIT run while the caller collects the next
+	 * batch; store_settle() tells how they ended. */
+	if (!PQsendQuery(st->conn, st->upsert_sql)) {
+		rc = db_fail(st, "cannot apply the batch", errbuf, errlen);
+		goto fail;
+	}
+	st->pending = true;
+	return 0;
 fail:
 	if (rc == KX_ENOMEM)
 		snprintf(errbuf, errlen, "out of memory");
