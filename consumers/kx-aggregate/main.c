@@ -6,6 +6,7 @@
  * database can never count a message twice (docs/exactly-once.md).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -623,6 +624,9 @@ run_loop(struct app *app)
 			}
 			rc = commit_batch(app);
 			batch_clear(b);
+			/* Give freed pages back, librdkafka's threads' arenas
+			 * included: fetch buffers come and go in every batch. */
+			malloc_trim(0);
 			if (rc == KX_EINTR)
 				return 0;
 			if (rc && rc != KX_EFENCED)
