@@ -357,10 +357,12 @@ inflight_set(struct inflight *f, const struct offset_move *moves,
 
 /*
  * Waits for the batch in flight. Committed: its offsets go to Kafka and
- * its counts to the metrics. Not committed: nothing of it was written, so
- * the consumer re-seeks to the stored offsets and reads it again, and the
- * batch being collected (read past it) must be dropped: KX_EFENCED. A
- * database that keeps refusing batches while reachable ends the process
+ * its counts to the metrics. Not committed: nothing of it was written,
+ * and the expected offsets already point past it, so the next batch's
+ * offset guard refuses, and the consumer re-seeks to the stored offsets
+ * and reads it again, the one path for every way offsets can go wrong
+ * (a commit whose acknowledgement alone was lost passes the guard, rightly).
+ * A database that keeps refusing batches while reachable ends the process
  * (KX_EDB), as in commit_batch().
  */
 static int
@@ -397,12 +399,11 @@ settle_batch(struct app *app)
 			     f->refused, errbuf);
 		return KX_EDB;
 	}
-	kx_log_warn("aggregate", "batch not committed: %s; reading it again "
-				 "from the stored offsets",
+	kx_log_warn("aggregate", "batch not committed: %s; the offset guard "
+				 "will send the consumer back to the stored "
+				 "offsets",
 		    errbuf);
-	if (source_reseek(&app->src, errbuf, sizeof(errbuf)))
-		kx_log_error("aggregate", "cannot re-seek: %s", errbuf);
-	return KX_EFENCED;
+	return 0;
 }
 
 /*
@@ -421,7 +422,7 @@ commit_batch(struct app *app)
 	int rc, refused = 0;
 
 	/* The previous batch first: if it did not commit, this one was read
-	 * past it and is dropped. */
+	 * past it and its guard will refuse it. */
 	if ((rc = settle_batch(app)))
 		return rc;
 	moves = kx_arena_calloc(&b->arena, app->src.n_parts + 1,
@@ -640,11 +641,9 @@ run_loop(struct app *app)
 		    (idle || now_us() - last_check > 1000000L)) {
 			int rc = settle_batch(app);
 			last_check = now_us();
-			if (rc == KX_EDB)
+			if (rc)
 				return rc;
-			if (rc) /* re-seeked: what was collected is stale */
-				batch_clear(b);
-			else if (caught_up(app)) {
+			if (caught_up(app)) {
 				kx_log_info("aggregate", "caught up");
 				return 0;
 			}
@@ -659,10 +658,9 @@ run(struct app *app)
 {
 	int rc = run_loop(app), last = settle_batch(app);
 
-	if (last == KX_EFENCED) /* nothing lost: the next run reads it */
-		kx_log_warn("aggregate", "stopping with an uncommitted batch; "
-					 "it will be read again");
-	return rc ? rc : last == KX_EDB ? last : 0;
+	/* A last batch that did not commit was logged: the next run reads
+	 * it again from the stored offsets. */
+	return rc ? rc : last;
 }
 
 static int
