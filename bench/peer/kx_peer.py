@@ -83,12 +83,55 @@ CREATE TEMP TABLE IF NOT EXISTS s_pairings (LIKE kx.pairings INCLUDING DEFAULTS)
 CREATE TEMP TABLE IF NOT EXISTS s_visits (LIKE kx.visits INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS s_practices (LIKE kx.practices INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS s_transfers (LIKE kx.transfers INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS s_cell (LIKE kx.agg_cell, removed_last timestamptz) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS s_party (LIKE kx.agg_party) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS s_cell (LIKE kx.agg_cell INCLUDING DEFAULTS, removed_last timestamptz) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS s_party_in (dim smallint, programme text, goal smallint,
+  target text, party_id int, shard int, refs int) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS s_party (cell_id int, party_id int, shard int, refs int) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS s_month (LIKE kx.agg_monthly) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS s_reject (group_id text, topic text, partition int,
   kafka_offset bigint, key bytea, value bytea, reason text) ON COMMIT DELETE ROWS;
 """
+
+
+# The same statement as kx-aggregate's (consumers/kx-aggregate/store.c,
+# PARTY_CTES): refs after the batch come back from RETURNING with the
+# batch's delta, so refs - delta is the count before it, and 0 <-> 1
+# crossings move partners and countries; a goal's rows count programmes.
+PARTY_SQL = (
+    "WITH p AS (INSERT INTO kx.agg_party AS a (cell_id, party_id, refs, delta) "
+    "SELECT cell_id, party_id, refs, refs FROM s_party ORDER BY 1, 2 ON CONFLICT "
+    "(cell_id, party_id) DO UPDATE SET refs = a.refs + EXCLUDED.refs, delta = "
+    "EXCLUDED.refs RETURNING a.cell_id, a.party_id, a.refs, a.delta), "
+    "x0 AS (SELECT p.cell_id, p.party_id, s.shard, CASE WHEN p.refs > 0 THEN 1 "
+    "ELSE -1 END AS d FROM p JOIN s_party s USING (cell_id, party_id) WHERE "
+    "(p.refs > 0) <> (p.refs - p.delta > 0)), "
+    "g AS (SELECT k1.cell_id, x0.party_id, min(x0.shard) AS shard, "
+    "sum(x0.d)::int AS d FROM x0 JOIN kx.cells k2 ON k2.cell_id = x0.cell_id AND "
+    "k2.dim = 2 JOIN kx.cells k1 ON k1.dim = 1 AND k1.programme = '' AND "
+    "k1.goal = k2.goal AND k1.target = '' GROUP BY 1, 2 HAVING sum(x0.d) <> 0), "
+    "p1 AS (INSERT INTO kx.agg_party AS a (cell_id, party_id, refs, delta) SELECT "
+    "cell_id, party_id, d, d FROM g ORDER BY 1, 2 ON CONFLICT (cell_id, party_id) "
+    "DO UPDATE SET refs = a.refs + EXCLUDED.refs, delta = EXCLUDED.refs RETURNING "
+    "a.cell_id, a.party_id, a.refs, a.delta), "
+    "x AS (SELECT cell_id, party_id, shard, d FROM x0 UNION ALL SELECT p1.cell_id, "
+    "p1.party_id, g.shard, CASE WHEN p1.refs > 0 THEN 1 ELSE -1 END FROM p1 JOIN "
+    "g USING (cell_id, party_id) WHERE (p1.refs > 0) <> (p1.refs - p1.delta > 0)), "
+    "xp AS (SELECT x.cell_id, x.shard, pa.country, x.d FROM x JOIN kx.parties pa "
+    "USING (party_id)), "
+    "xc AS (SELECT cell_id, country, min(shard) AS shard, sum(d)::int AS d FROM xp "
+    "GROUP BY 1, 2 HAVING sum(d) <> 0), "
+    "c AS (INSERT INTO kx.agg_country AS a (cell_id, country, refs) SELECT "
+    "cell_id, country, d FROM xc ORDER BY 1, 2 ON CONFLICT (cell_id, country) DO "
+    "UPDATE SET refs = a.refs + EXCLUDED.refs RETURNING a.cell_id, a.country, "
+    "a.refs), "
+    "cx AS (SELECT xc.cell_id, xc.shard, CASE WHEN c.refs > 0 THEN 1 ELSE -1 END "
+    "AS d FROM c JOIN xc USING (cell_id, country) WHERE (c.refs > 0) <> (c.refs - "
+    "xc.d > 0)), "
+    "m AS (SELECT cell_id, shard, d AS partners, 0 AS countries FROM x UNION ALL "
+    "SELECT cell_id, shard, 0, d FROM cx) "
+    "INSERT INTO s_cell (dim, programme, goal, target, shard, partners, countries) "
+    "SELECT k.dim, k.programme, k.goal, k.target, m.shard, sum(m.partners), "
+    "sum(m.countries) FROM m JOIN kx.cells k USING (cell_id) GROUP BY 1, 2, 3, 4, 5")
 
 
 def build_upsert_sql():
@@ -100,22 +143,32 @@ def build_upsert_sql():
                    f"{', '.join(cols)} FROM s_{TABLE[k]} ON CONFLICT ({cols[0]}) "
                    f"DO UPDATE SET updated_at = now(), {sets}")
     m = ", ".join(MEASURES)
+    sums = ", ".join(f"sum({c})" for c in MEASURES)
     upd = ", ".join(f"{c} = a.{c} + EXCLUDED.{c}" for c in MEASURES)
+    # Party refs per (cell id, party) over all shards, as kx-aggregate
+    # writes them (schema version 2): cells by id, one of the shards kept.
+    out.append("INSERT INTO kx.cells (dim, programme, goal, target) SELECT "
+               "DISTINCT dim, programme, goal, target FROM s_party_in ORDER BY "
+               "1, 2, 3, 4 ON CONFLICT DO NOTHING")
+    out.append("INSERT INTO s_party SELECT c.cell_id, s.party_id, min(s.shard), "
+               "sum(s.refs) FROM s_party_in s JOIN kx.cells c USING (dim, "
+               "programme, goal, target) WHERE s.dim <> 1 GROUP BY 1, 2 HAVING "
+               "sum(s.refs) <> 0")
+    out.append(PARTY_SQL)
     out.append("INSERT INTO kx.agg_cell AS a (dim, programme, goal, target, shard, "
-               f"{m}, last_event_at) SELECT dim, programme, goal, target, shard, {m}, "
-               "last_event_at FROM s_cell ORDER BY 1, 2, 3, 4, 5 ON CONFLICT (dim, "
-               "programme, goal, target, shard) DO UPDATE SET last_event_at = "
-               f"greatest(a.last_event_at, EXCLUDED.last_event_at), {upd}")
+               f"{m}, partners, countries, last_event_at) SELECT dim, programme, "
+               f"goal, target, shard, {sums}, sum(partners), sum(countries), "
+               "max(last_event_at) FROM s_cell GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, "
+               "2, 3, 4, 5 ON CONFLICT (dim, programme, goal, target, shard) DO "
+               "UPDATE SET last_event_at = greatest(a.last_event_at, "
+               "EXCLUDED.last_event_at), partners = a.partners + EXCLUDED.partners, "
+               f"countries = a.countries + EXCLUDED.countries, {upd}")
     out.append("UPDATE kx.agg_cell a SET last_event_at = kx.cell_last_event(a.dim, "
                "a.programme, a.goal, a.target, a.shard) FROM s_cell s WHERE "
                "s.removed_last IS NOT NULL AND a.dim = s.dim AND a.programme = "
                "s.programme AND a.goal = s.goal AND a.target = s.target AND "
                "a.shard = s.shard AND (a.last_event_at IS NULL OR "
                "a.last_event_at <= s.removed_last)")
-    out.append("INSERT INTO kx.agg_party AS a (dim, programme, goal, target, party_id, "
-               "shard, refs) SELECT * FROM s_party ORDER BY 1, 2, 3, 4, 5, 6 ON "
-               "CONFLICT (dim, programme, goal, target, party_id, shard) DO UPDATE "
-               "SET refs = a.refs + EXCLUDED.refs")
     out.append("INSERT INTO kx.agg_monthly AS a (month, programme, shard, "
                "pairings_matched, visits_held, participants, transfers_replicated) "
                "SELECT * FROM s_month ORDER BY 1, 2, 3 ON CONFLICT (month, programme, "
@@ -515,11 +568,11 @@ class Store:
                           "FROM STDIN") as cp:
                 for k, d in fold.cells.items():
                     cp.write_row(k + tuple(d[0]) + (d[1], d[2]))
-            with cur.copy("COPY s_party FROM STDIN") as cp:
+            with cur.copy("COPY s_party_in FROM STDIN") as cp:
                 for k, refs in fold.parties.items():
                     if refs:
                         # key is (dim, programme, goal, target, shard, party);
-                        # s_party's columns put party_id before shard
+                        # s_party_in's columns put party_id before shard
                         cp.write_row(k[:4] + (k[5], k[4], refs))
             with cur.copy("COPY s_month FROM STDIN") as cp:
                 for k, d in fold.months.items():

@@ -31,6 +31,8 @@ fold_init(struct fold *f)
 	kx_hash_init(&f->cells);
 	kx_hash_init(&f->parties);
 	kx_hash_init(&f->months);
+	kx_hash_init(&f->cellset);
+	f->cell_list = NULL;
 	f->dirty = NULL;
 }
 
@@ -41,6 +43,7 @@ fold_release(struct fold *f)
 	kx_hash_release(&f->cells);
 	kx_hash_release(&f->parties);
 	kx_hash_release(&f->months);
+	kx_hash_release(&f->cellset);
 	kx_arena_release(&f->arena);
 }
 
@@ -51,7 +54,9 @@ fold_reset(struct fold *f)
 	kx_hash_clear(&f->cells);
 	kx_hash_clear(&f->parties);
 	kx_hash_clear(&f->months);
+	kx_hash_clear(&f->cellset);
 	kx_arena_reset(&f->arena);
+	f->cell_list = NULL;
 	f->dirty = NULL;
 }
 
@@ -322,79 +327,135 @@ measures(const struct ent *e, int64_t v[M__COUNT])
 	}
 }
 
-struct cell_key {
-	int dim;
-	const char *programme;
-	int goal;
-	const char *target;
-};
+size_t
+fold_cell_key(int dim, const char *programme, int goal, const char *target,
+	      char *buf)
+{
+	size_t pl = strlen(programme), tl = strlen(target);
 
-/* Lists an entity's cells; returns how many (at most 1 + 2*17 + targets). */
+	/* Programmes and targets are short validated codes; the bounds only
+	 * keep a corrupt stored value from overrunning the buffer. */
+	if (pl > 60)
+		pl = 60;
+	if (tl > 30)
+		tl = 30;
+	buf[0] = (char)dim;
+	buf[1] = (char)goal;
+	buf[2] = (char)pl;
+	memcpy(buf + 3, programme, pl);
+	memcpy(buf + 3 + pl, target, tl);
+	return 3 + pl + tl;
+}
+
+/* Returns the batch's one copy of a cell, or NULL when out of memory. */
+static struct cell *
+intern_cell(struct fold *f, int dim, const char *programme, int goal,
+	    const char *target)
+{
+	char buf[FOLD_CELL_KEY_MAX], *key;
+	size_t len = fold_cell_key(dim, programme, goal, target, buf);
+	struct kx_hash_slot *slot;
+	struct cell *c = kx_hash_get(&f->cellset, buf, len);
+
+	if (c)
+		return c;
+	if (!(key = kx_arena_alloc(&f->arena, len)) ||
+	    !(c = kx_arena_calloc(&f->arena, 1, sizeof(*c))) ||
+	    !(c->programme = kx_arena_strdup(&f->arena, programme)) ||
+	    !(c->target = kx_arena_strdup(&f->arena, target)))
+		return NULL;
+	memcpy(key, buf, len);
+	if (!(slot = kx_hash_put(&f->cellset, key, len)))
+		return NULL;
+	c->dim = dim;
+	c->goal = goal;
+	c->next = f->cell_list;
+	f->cell_list = c;
+	slot->value = c;
+	return c;
+}
+
+/* Lists an entity's cells; returns how many (at most 1 + 2*17 + targets),
+ * or (size_t)-1 when out of memory. */
 static size_t
-cells_of(const struct ent *e, struct cell_key *out)
+cells_of(struct fold *f, const struct ent *e, struct cell **out)
 {
 	size_t n = 0;
 
-	out[n++] = (struct cell_key){0, e->programme, 0, ""};
+	if (!(out[n++] = intern_cell(f, 0, e->programme, 0, "")))
+		return (size_t)-1;
 	for (int g = 1; g <= 17; g++) {
 		if (!(e->goals & (1u << g)))
 			continue;
-		out[n++] = (struct cell_key){1, "", g, ""};
-		out[n++] = (struct cell_key){2, e->programme, g, ""};
+		if (!(out[n++] = intern_cell(f, 1, "", g, "")) ||
+		    !(out[n++] = intern_cell(f, 2, e->programme, g, "")))
+			return (size_t)-1;
 	}
 	for (size_t i = 0; i < e->n_targets; i++)
-		out[n++] = (struct cell_key){3, "", atoi(e->targets[i]),
-					     e->targets[i]};
+		if (!(out[n++] = intern_cell(f, 3, "", atoi(e->targets[i]),
+					     e->targets[i])))
+			return (size_t)-1;
 	return n;
 }
 
 static bool
-has_cell(const struct cell_key *cells, size_t n, const struct cell_key *k,
+has_cell(struct cell *const *cells, size_t n, const struct cell *c,
 	 int32_t shard, int32_t other_shard)
 {
 	if (shard != other_shard)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (cells[i].dim == k->dim && cells[i].goal == k->goal &&
-		    !strcmp(cells[i].programme, k->programme) &&
-		    !strcmp(cells[i].target, k->target))
+		if (cells[i] == c)
 			return true;
 	return false;
 }
 
+/* The delta stored under a binary key, created zeroed on first use. */
 static void *
-delta_slot(struct fold *f, struct kx_hash *h, const char *fmt_key,
-	   size_t size, bool *created)
+slot_for(struct fold *f, struct kx_hash *h, const char *buf, size_t len,
+	 size_t size, bool *created)
 {
-	size_t len = strlen(fmt_key);
-	char *key = kx_arena_strndup(&f->arena, fmt_key, len);
-	struct kx_hash_slot *slot = key ? kx_hash_put(h, key, len) : NULL;
+	struct kx_hash_slot *slot;
+	char *key;
+	void *v = kx_hash_get(h, buf, len);
 
-	if (!slot)
+	*created = v == NULL;
+	if (v)
+		return v;
+	if (!(key = kx_arena_alloc(&f->arena, len)))
 		return NULL;
-	*created = !slot->value;
-	if (!slot->value)
-		slot->value = kx_arena_calloc(&f->arena, 1, size);
+	memcpy(key, buf, len);
+	if (!(slot = kx_hash_put(h, key, len)))
+		return NULL;
+	slot->value = kx_arena_calloc(&f->arena, 1, size);
 	return slot->value;
 }
 
+/* A delta keyed by (interned cell, a 32-bit number): binary keys, so the
+ * hot path formats nothing. */
+static void *
+delta_slot(struct fold *f, struct kx_hash *h, const struct cell *c,
+	   int32_t n, size_t size, bool *created)
+{
+	char buf[sizeof(c) + sizeof(n)];
+
+	memcpy(buf, &c, sizeof(c));
+	memcpy(buf + sizeof(c), &n, sizeof(n));
+	return slot_for(f, h, buf, sizeof(buf), size, created);
+}
+
 static int
-add_cell(struct fold *f, const struct ent *e, const struct cell_key *k,
+add_cell(struct fold *f, const struct ent *e, const struct cell *c,
 	 int sign, const int64_t v[M__COUNT], bool leaving)
 {
-	char key[160];
 	struct cell_delta *d;
 	bool created;
 
-	snprintf(key, sizeof(key), "%d|%s|%d|%s|%d", k->dim, k->programme,
-		 k->goal, k->target, (int)e->shard);
-	if (!(d = delta_slot(f, &f->cells, key, sizeof(*d), &created)))
+	if (!(d = delta_slot(f, &f->cells, c, e->shard, sizeof(*d),
+			     &created)))
 		return KX_ENOMEM;
 	if (created) {
-		d->dim = k->dim;
-		d->programme = k->programme;
-		d->goal = k->goal;
-		d->target = k->target;
+		d->cell = c;
 		d->shard = e->shard;
 		d->last_at = d->removed_last = NO_TIME;
 	}
@@ -405,19 +466,17 @@ add_cell(struct fold *f, const struct ent *e, const struct cell_key *k,
 	if (leaving && e->last.at > d->removed_last)
 		d->removed_last = e->last.at;
 
-	for (size_t i = 0; i < e->n_parties; i++) {
+	/* A party is a partner of a goal (dim 1) while it is one of the
+	 * goal under any programme (dim 2): the store derives the goal's
+	 * references from the programme x goal crossings, so the batch does
+	 * not count them again here. */
+	for (size_t i = 0; c->dim != 1 && i < e->n_parties; i++) {
 		struct party_delta *pd;
-		snprintf(key, sizeof(key), "%d|%s|%d|%s|%d|%d", k->dim,
-			 k->programme, k->goal, k->target, (int)e->shard,
-			 (int)e->party_ids[i]);
-		if (!(pd = delta_slot(f, &f->parties, key, sizeof(*pd),
-				      &created)))
+		if (!(pd = delta_slot(f, &f->parties, c, e->party_ids[i],
+				      sizeof(*pd), &created)))
 			return KX_ENOMEM;
 		if (created) {
-			pd->dim = k->dim;
-			pd->programme = k->programme;
-			pd->goal = k->goal;
-			pd->target = k->target;
+			pd->cell = c;
 			pd->shard = e->shard;
 			pd->party_id = e->party_ids[i];
 		}
@@ -444,7 +503,8 @@ add_month(struct fold *f, const struct ent *e, int sign)
 	memcpy(date + 8, "01", 3);
 	snprintf(key, sizeof(key), "%s|%s|%d", date, e->programme,
 		 (int)e->shard);
-	if (!(d = delta_slot(f, &f->months, key, sizeof(*d), &created)))
+	if (!(d = slot_for(f, &f->months, key, strlen(key), sizeof(*d),
+			   &created)))
 		return KX_ENOMEM;
 	if (created) {
 		memcpy(d->month, date, sizeof(d->month));
@@ -469,11 +529,11 @@ add_month(struct fold *f, const struct ent *e, int sign)
 	return 0;
 }
 
-static struct cell_key *
+static struct cell **
 cell_array(struct fold *f, const struct ent *e)
 {
 	return kx_arena_alloc(&f->arena,
-			      (1 + 2 * 17 + e->n_targets) * sizeof(struct cell_key));
+			      (1 + 2 * 17 + e->n_targets) * sizeof(struct cell *));
 }
 
 /* Adds the deltas of one changed entity: its old contribution out, its new
@@ -481,22 +541,23 @@ cell_array(struct fold *f, const struct ent *e)
 static int
 contribute(struct fold *f, const struct ent *old, const struct ent *cur)
 {
-	struct cell_key *oc = NULL, *nc = NULL;
+	struct cell **oc = NULL, **nc = NULL;
 	size_t on = 0, nn = 0;
 	int64_t v[M__COUNT];
 	int rc;
 
 	if (!(nc = cell_array(f, cur)) || (old && !(oc = cell_array(f, old))))
 		return KX_ENOMEM;
-	if (cur->last.at != NO_TIME)
-		nn = cells_of(cur, nc);
+	if (cur->last.at != NO_TIME && (nn = cells_of(f, cur, nc)) == (size_t)-1)
+		return KX_ENOMEM;
 	if (old && old->last.at != NO_TIME) {
-		on = cells_of(old, oc);
+		if ((on = cells_of(f, old, oc)) == (size_t)-1)
+			return KX_ENOMEM;
 		measures(old, v);
 		for (size_t i = 0; i < on; i++) {
-			bool leaving = !has_cell(nc, nn, &oc[i], old->shard,
+			bool leaving = !has_cell(nc, nn, oc[i], old->shard,
 						 cur->shard);
-			if ((rc = add_cell(f, old, &oc[i], -1, v, leaving)))
+			if ((rc = add_cell(f, old, oc[i], -1, v, leaving)))
 				return rc;
 		}
 		if ((rc = add_month(f, old, -1)))
@@ -505,7 +566,7 @@ contribute(struct fold *f, const struct ent *old, const struct ent *cur)
 	if (nn) {
 		measures(cur, v);
 		for (size_t i = 0; i < nn; i++)
-			if ((rc = add_cell(f, cur, &nc[i], 1, v, false)))
+			if ((rc = add_cell(f, cur, nc[i], 1, v, false)))
 				return rc;
 		if ((rc = add_month(f, cur, 1)))
 			return rc;

@@ -110,22 +110,31 @@ struct pending {
 	size_t n_parties;
 };
 
-struct cell_delta {
+/*
+ * An aggregate cell, interned once per batch: the fold compares cells by
+ * pointer and keys its deltas by (cell, shard) and (cell, party) bytes.
+ */
+struct cell {
 	int dim; /* 0 programme, 1 goal, 2 programme x goal, 3 target */
-	const char *programme;
-	int goal;
-	const char *target;
+	const char *programme; /* "" unless dim 0 or 2 */
+	int goal;              /* 0 for dim 0 */
+	const char *target;    /* "" unless dim 3 */
+	int32_t id;            /* kx.cells.cell_id, set by the store; 0 unset */
+	struct cell *next;     /* the batch's cells, newest first */
+};
+
+struct cell_delta {
+	const struct cell *cell;
 	int32_t shard;
 	int64_t m[M__COUNT];
 	int64_t last_at;      /* newest last_event_at added, or NO_TIME */
 	int64_t removed_last; /* newest last_event_at of a leaver, or NO_TIME */
 };
 
+/* Party references count over all shards; shard is one of the shards
+ * whose entities moved them, where a partners change is booked. */
 struct party_delta {
-	int dim;
-	const char *programme;
-	int goal;
-	const char *target;
+	const struct cell *cell;
 	int32_t shard;
 	int32_t party_id;
 	int64_t refs;
@@ -142,8 +151,20 @@ struct fold {
 	struct kx_arena arena;
 	struct kx_hash ents;
 	struct kx_hash cells, parties, months;
+	struct kx_hash cellset; /* interned cells, by fold_cell_key() */
+	struct cell *cell_list;
 	struct ent *dirty; /* list of entities changed in this batch */
 };
+
+/* Longest key fold_cell_key() writes. */
+#define FOLD_CELL_KEY_MAX 96
+
+/*
+ * Writes the binary identity of a cell into buf (FOLD_CELL_KEY_MAX bytes)
+ * and returns its length. The same bytes key the store's cell id cache.
+ */
+size_t fold_cell_key(int dim, const char *programme, int goal,
+		     const char *target, char *buf);
 
 void fold_init(struct fold *f);
 void fold_release(struct fold *f);

@@ -6,6 +6,7 @@
  * database can never count a message twice (docs/exactly-once.md).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -76,6 +77,12 @@ static const struct kx_conf_entry options[] = {
 	 "print an example config file with every key and exit", 0, 0},
 	KX_CONF_END};
 
+/* Prefetch: librdkafka's defaults (100,000 messages, 64 MB) would hold a
+ * whole catch-up backlog in memory. Smaller limits bound it, but 2.0.2
+ * stops fetching for a while whenever the queue is over a limit, so they
+ * must cover what the consumer drains while a batch commits; 5,000
+ * messages, 2 MB and 3 MB responses measured best under 64 MB of RSS
+ * (docs/performance.md). */
 static const char *const consumer_defaults[] = {
 	"enable.auto.commit=false",
 	"enable.auto.offset.store=false",
@@ -84,8 +91,9 @@ static const char *const consumer_defaults[] = {
 	"partition.assignment.strategy=range",
 	"enable.partition.eof=true",
 	"session.timeout.ms=10000",
-	"queued.max.messages.kbytes=16384",
-	"fetch.max.bytes=8388608",
+	"queued.min.messages=5000",
+	"queued.max.messages.kbytes=2048",
+	"fetch.max.bytes=3145728",
 	NULL};
 
 static volatile sig_atomic_t stopping;
@@ -99,11 +107,25 @@ on_signal(int sig)
 	stopping = 1;
 }
 
+/* A batch holds decoded copies, not librdkafka's messages: a message pins
+ * the whole fetch response it came in, so each is destroyed as soon as it
+ * is decoded and the consumer's memory stays bounded by its own arena. */
 struct batch {
-	rd_kafka_message_t **raw;
 	struct msg *msgs;
 	size_t n, cap;
 	struct kx_arena arena;
+};
+
+/* The batch whose upserts and COMMIT are still running in the database
+ * while the next one is collected (store_apply() sends them). Its Kafka
+ * offsets and metrics wait for store_settle() to say it committed. */
+struct inflight {
+	bool on;
+	struct offset_move *moves; /* topics copied */
+	size_t n_moves, cap;
+	size_t n;
+	long n_new, dups, rej, t0;
+	int refused; /* batches in a row the database refused at commit */
 };
 
 struct app {
@@ -114,6 +136,7 @@ struct app {
 	struct kx_registry *registry;
 	struct fold fold;
 	struct batch b;
+	struct inflight inflight;
 	struct metrics metrics;
 	struct part *ends; /* --until-caught-up: the ends to reach */
 	long test_commit_delay_ms; /* KX_TEST_COMMIT_DELAY_MS, tests only */
@@ -145,34 +168,50 @@ now_us(void)
 static void
 batch_clear(struct batch *b)
 {
-	for (size_t i = 0; i < b->n; i++)
-		rd_kafka_message_destroy(b->raw[i]);
 	b->n = 0;
 	kx_arena_reset(&b->arena);
 }
 
 static int
-batch_push(struct batch *b, rd_kafka_message_t *m)
+batch_push(struct batch *b)
 {
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 1024;
-		void *r = realloc(b->raw, cap * sizeof(*b->raw));
-		if (!r)
-			return KX_ENOMEM;
-		b->raw = r;
-		r = realloc(b->msgs, cap * sizeof(*b->msgs));
+		void *r = realloc(b->msgs, cap * sizeof(*b->msgs));
 		if (!r)
 			return KX_ENOMEM;
 		b->msgs = r;
 		b->cap = cap;
 	}
-	b->raw[b->n++] = m;
+	b->n++;
 	return 0;
+}
+
+/* Keeps a rejected message's bytes: kx.rejected_events stores them. */
+static void
+keep_raw(struct kx_arena *a, const rd_kafka_message_t *m, struct msg *out)
+{
+	void *k = NULL, *v = NULL;
+
+	if (m->key && !(k = kx_arena_alloc(a, m->key_len + 1)))
+		goto oom;
+	if (m->payload && !(v = kx_arena_alloc(a, m->len + 1)))
+		goto oom;
+	if (k)
+		memcpy(k, m->key, m->key_len);
+	if (v)
+		memcpy(v, m->payload, m->len);
+	out->key = k;
+	out->value = v;
+	return;
+oom:
+	out->key = out->value = NULL;
+	out->reason = "out of memory";
 }
 
 /* Decodes one message, or records why it cannot be accepted. */
 static void
-decode(struct app *app, rd_kafka_message_t *m, struct msg *out)
+decode_event(struct app *app, const rd_kafka_message_t *m, struct msg *out)
 {
 	struct kx_arena *a = &app->b.arena;
 	const char *topic = rd_kafka_topic_name(m->rkt);
@@ -182,13 +221,16 @@ decode(struct app *app, rd_kafka_message_t *m, struct msg *out)
 	int32_t id;
 
 	memset(out, 0, sizeof(*out));
-	out->topic = topic;
+	out->topic = kx_arena_strdup(a, topic);
 	out->partition = m->partition;
 	out->offset = m->offset;
-	out->key = m->key;
 	out->keylen = m->key_len;
-	out->value = m->payload;
 	out->len = m->len;
+	if (!out->topic) {
+		out->topic = "";
+		out->reason = "out of memory";
+		return;
+	}
 	if (kx_kafka_topic_family(app->conf->topic_prefix, topic, &family))
 		family = KX_FAMILY_PAIRING;
 	out->shard = (int32_t)family * 10000 + m->partition;
@@ -227,6 +269,14 @@ decode(struct app *app, rd_kafka_message_t *m, struct msg *out)
 		return;
 	}
 	out->ev = ev;
+}
+
+static void
+decode(struct app *app, const rd_kafka_message_t *m, struct msg *out)
+{
+	decode_event(app, m, out);
+	if (!out->ev)
+		keep_raw(&app->b.arena, m, out);
 }
 
 static void
@@ -274,6 +324,88 @@ caught_up(struct app *app)
 	return all;
 }
 
+static void
+inflight_clear(struct inflight *f)
+{
+	for (size_t i = 0; i < f->n_moves; i++)
+		free((char *)f->moves[i].topic);
+	f->n_moves = 0;
+	f->on = false;
+}
+
+static int
+inflight_set(struct inflight *f, const struct offset_move *moves,
+	     size_t n_moves)
+{
+	inflight_clear(f);
+	if (n_moves > f->cap) {
+		void *r = realloc(f->moves, n_moves * sizeof(*f->moves));
+		if (!r)
+			return KX_ENOMEM;
+		f->moves = r;
+		f->cap = n_moves;
+	}
+	for (size_t i = 0; i < n_moves; i++) {
+		f->moves[i] = moves[i];
+		if (!(f->moves[i].topic = strdup(moves[i].topic)))
+			return KX_ENOMEM;
+		f->n_moves = i + 1;
+	}
+	f->on = true;
+	return 0;
+}
+
+/*
+ * Waits for the batch in flight. Committed: its offsets go to Kafka and
+ * its counts to the metrics. Not committed: nothing of it was written,
+ * and the expected offsets already point past it, so the next batch's
+ * offset guard refuses, and the consumer re-seeks to the stored offsets
+ * and reads it again, the one path for every way offsets can go wrong
+ * (a commit whose acknowledgement alone was lost passes the guard, rightly).
+ * A database that keeps refusing batches while reachable ends the process
+ * (KX_EDB), as in commit_batch().
+ */
+static int
+settle_batch(struct app *app)
+{
+	struct inflight *f = &app->inflight;
+	char errbuf[1024];
+	int rc = store_settle(app->st, errbuf, sizeof(errbuf));
+
+	if (!f->on)
+		return 0;
+	if (!rc) {
+		source_commit_async(&app->src, f->moves, f->n_moves);
+		atomic_store(&app->metrics.db_ok, 1);
+		atomic_fetch_add(&app->metrics.events_new, f->n_new);
+		atomic_fetch_add(&app->metrics.events_duplicate, f->dups);
+		atomic_fetch_add(&app->metrics.rejected, f->rej);
+		metrics_observe_batch(&app->metrics, now_us() - f->t0);
+		kx_log_debug("aggregate",
+			     "batch of %zu: %ld new, %ld duplicate, %ld "
+			     "rejected",
+			     f->n, f->n_new, f->dups, f->rej);
+		f->refused = 0;
+		inflight_clear(f);
+		return 0;
+	}
+	inflight_clear(f);
+	atomic_fetch_add(&app->metrics.db_errors, 1);
+	atomic_store(&app->metrics.db_ok, store_connected(app->st));
+	if (store_connected(app->st) && ++f->refused >= 8) {
+		kx_log_error("aggregate",
+			     "the database refused the batch %d times while "
+			     "reachable: %s",
+			     f->refused, errbuf);
+		return KX_EDB;
+	}
+	kx_log_warn("aggregate", "batch not committed: %s; the offset guard "
+				 "will send the consumer back to the stored "
+				 "offsets",
+		    errbuf);
+	return 0;
+}
+
 /*
  * Commits the batch, retrying on database errors with backoff for as long
  * as it takes (nothing is lost: the messages stay in memory and the offsets
@@ -289,6 +421,10 @@ commit_batch(struct app *app)
 	char errbuf[1024];
 	int rc, refused = 0;
 
+	/* The previous batch first: if it did not commit, this one was read
+	 * past it and its guard will refuse it. */
+	if ((rc = settle_batch(app)))
+		return rc;
 	moves = kx_arena_calloc(&b->arena, app->src.n_parts + 1,
 				sizeof(*moves));
 	if (!moves)
@@ -300,12 +436,8 @@ commit_batch(struct app *app)
 		size_t k = 0;
 		for (size_t i = 0; i < b->n; i++) {
 			if (source_part(&app->src, b->msgs[i].topic,
-					b->msgs[i].partition)) {
-				b->msgs[k] = b->msgs[i];
-				b->raw[k++] = b->raw[i];
-			} else {
-				rd_kafka_message_destroy(b->raw[i]);
-			}
+					b->msgs[i].partition))
+				b->msgs[k++] = b->msgs[i];
 		}
 		b->n = k;
 	}
@@ -382,28 +514,24 @@ commit_batch(struct app *app)
 	}
 	if (rc)
 		return rc;
-	atomic_store(&app->metrics.db_ok, 1);
+	/* Sent: the next batch builds on these offsets. Should this one not
+	 * commit after all, settle_batch() re-seeks, and the guard would
+	 * refuse anything built on them meanwhile. */
 	for (size_t j = 0; j < n_moves; j++) {
 		struct part *p = source_part(&app->src, moves[j].topic,
 					     moves[j].partition);
 		if (p)
 			p->expected = moves[j].next;
 	}
-	source_commit_async(&app->src, moves, n_moves);
-	{
-		long dups = 0, rej = 0;
-		for (size_t i = 0; i < b->n; i++) {
-			rej += !b->msgs[i].ev;
-			dups += b->msgs[i].ev && b->msgs[i].dup;
-		}
-		atomic_fetch_add(&app->metrics.events_new, n_new);
-		atomic_fetch_add(&app->metrics.events_duplicate, dups);
-		atomic_fetch_add(&app->metrics.rejected, rej);
-		metrics_observe_batch(&app->metrics, now_us() - t0);
-		kx_log_debug("aggregate",
-			     "batch of %zu: %ld new, %ld duplicate, %ld "
-			     "rejected",
-			     b->n, n_new, dups, rej);
+	if ((rc = inflight_set(&app->inflight, moves, n_moves)))
+		return rc;
+	app->inflight.n = b->n;
+	app->inflight.n_new = n_new;
+	app->inflight.dups = app->inflight.rej = 0;
+	app->inflight.t0 = t0;
+	for (size_t i = 0; i < b->n; i++) {
+		app->inflight.rej += !b->msgs[i].ev;
+		app->inflight.dups += b->msgs[i].ev && b->msgs[i].dup;
 	}
 	atomic_store(&app->metrics.lag, source_lag(&app->src));
 	return 0;
@@ -432,7 +560,7 @@ probe(struct app *app)
 }
 
 static int
-run(struct app *app)
+run_loop(struct app *app)
 {
 	struct batch *b = &app->b;
 	long last_check = 0, last_probe = 0;
@@ -475,11 +603,12 @@ run(struct app *app)
 			}
 			app->src.kafka_ok = 1;
 			idle = false;
-			if (batch_push(b, m)) {
+			if (batch_push(b)) {
 				rd_kafka_message_destroy(m);
 				return KX_ENOMEM;
 			}
 			decode(app, m, &b->msgs[b->n - 1]);
+			rd_kafka_message_destroy(m);
 		}
 		atomic_store(&app->metrics.kafka_ok, app->src.kafka_ok);
 		if (b->n) {
@@ -496,6 +625,9 @@ run(struct app *app)
 			}
 			rc = commit_batch(app);
 			batch_clear(b);
+			/* Give freed pages back, librdkafka's threads' arenas
+			 * included: fetch buffers come and go in every batch. */
+			malloc_trim(0);
 			if (rc == KX_EINTR)
 				return 0;
 			if (rc && rc != KX_EFENCED)
@@ -507,7 +639,10 @@ run(struct app *app)
 		}
 		if (app->conf->until_caught_up &&
 		    (idle || now_us() - last_check > 1000000L)) {
+			int rc = settle_batch(app);
 			last_check = now_us();
+			if (rc)
+				return rc;
 			if (caught_up(app)) {
 				kx_log_info("aggregate", "caught up");
 				return 0;
@@ -515,6 +650,17 @@ run(struct app *app)
 		}
 	}
 	return 0;
+}
+
+/* Runs the batch loop, then waits for the last batch to commit. */
+static int
+run(struct app *app)
+{
+	int rc = run_loop(app), last = settle_batch(app);
+
+	/* A last batch that did not commit was logged: the next run reads
+	 * it again from the stored offsets. */
+	return rc ? rc : last;
 }
 
 static int
@@ -648,9 +794,10 @@ main(int argc, char **argv)
 out:
 	http_stop(http);
 	batch_clear(&app.b);
-	free(app.b.raw);
 	free(app.b.msgs);
 	kx_arena_release(&app.b.arena);
+	inflight_clear(&app.inflight);
+	free(app.inflight.moves);
 	if (app.src.rk)
 		source_release(&app.src);
 	free(app.ends);

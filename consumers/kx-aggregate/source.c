@@ -116,7 +116,9 @@ on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		return;
 	}
 	/* Revoke: the batch being collected is dropped by the main loop;
-	 * the next owner reads from the stored offsets. */
+	 * the next owner reads from the stored offsets, so the batch still
+	 * committing is waited for before the partitions go. */
+	store_wait(src->st);
 	kx_log_info("aggregate", "revoked %d partitions", parts->cnt);
 	src->revoked = true;
 	src->n_parts = 0;

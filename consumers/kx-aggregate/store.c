@@ -173,6 +173,19 @@ struct store {
 	char *upsert_sql;             /* every upsert of a batch */
 	struct kx_hash party_cache;   /* "CC\tname" -> party id */
 	struct kx_arena cache_arena;
+	struct kx_hash cell_cache;    /* fold_cell_key() bytes -> cell id */
+	struct kx_arena cell_arena;
+	/* Per-batch scratch kept across batches, so a steady load reuses the
+	 * same pages instead of faulting fresh ones in every batch. */
+	struct kx_buf bufs[4];
+	struct kx_hash fresh;
+	struct kx_arena fresh_arena;
+	/* The batch whose upserts and COMMIT are in flight (store_apply
+	 * sends them and returns), and the outcome of one settled on the
+	 * way by another call, kept for store_settle(). */
+	bool pending;
+	int settled_rc;
+	char settled_err[512];
 };
 
 /* ---- SQL text built once from the column tables (never from input) ---- */
@@ -231,6 +244,45 @@ add_entity_upsert(struct kx_buf *b, enum ent_kind kind)
 	kx_buf_adds(b, ";\n");
 }
 
+/* The upserts of kx.agg_party and kx.agg_country, as CTEs ending in
+ * m (cell_id, shard, partners, countries): the crossings to book. */
+#define PARTY_CTES                                                           \
+	"p AS (INSERT INTO kx.agg_party AS a (cell_id, party_id, refs, "     \
+	"delta) SELECT cell_id, party_id, refs, refs FROM s_party ORDER BY " \
+	"1, 2 ON CONFLICT (cell_id, party_id) DO UPDATE SET refs = a.refs "  \
+	"+ EXCLUDED.refs, delta = EXCLUDED.refs RETURNING a.cell_id, "       \
+	"a.party_id, a.refs, a.delta), "                                     \
+	"x0 AS (SELECT p.cell_id, p.party_id, s.shard, CASE WHEN p.refs > "  \
+	"0 THEN 1 ELSE -1 END AS d FROM p JOIN s_party s USING (cell_id, "   \
+	"party_id) WHERE (p.refs > 0) <> (p.refs - p.delta > 0)), "          \
+	"g AS (SELECT k1.cell_id, x0.party_id, min(x0.shard) AS shard, "     \
+	"sum(x0.d)::int AS d FROM x0 JOIN kx.cells k2 ON k2.cell_id = "      \
+	"x0.cell_id AND k2.dim = 2 JOIN kx.cells k1 ON k1.dim = 1 AND "      \
+	"k1.programme = '' AND k1.goal = k2.goal AND k1.target = '' GROUP "  \
+	"BY 1, 2 HAVING sum(x0.d) <> 0), "                                   \
+	"p1 AS (INSERT INTO kx.agg_party AS a (cell_id, party_id, refs, "    \
+	"delta) SELECT cell_id, party_id, d, d FROM g ORDER BY 1, 2 ON "     \
+	"CONFLICT (cell_id, party_id) DO UPDATE SET refs = a.refs + "        \
+	"EXCLUDED.refs, delta = EXCLUDED.refs RETURNING a.cell_id, "         \
+	"a.party_id, a.refs, a.delta), "                                     \
+	"x AS (SELECT cell_id, party_id, shard, d FROM x0 UNION ALL SELECT " \
+	"p1.cell_id, p1.party_id, g.shard, CASE WHEN p1.refs > 0 THEN 1 "    \
+	"ELSE -1 END FROM p1 JOIN g USING (cell_id, party_id) WHERE "        \
+	"(p1.refs > 0) <> (p1.refs - p1.delta > 0)), "                       \
+	"xp AS (SELECT x.cell_id, x.shard, pa.country, x.d FROM x JOIN "     \
+	"kx.parties pa USING (party_id)), "                                  \
+	"xc AS (SELECT cell_id, country, min(shard) AS shard, sum(d)::int "  \
+	"AS d FROM xp GROUP BY 1, 2 HAVING sum(d) <> 0), "                   \
+	"c AS (INSERT INTO kx.agg_country AS a (cell_id, country, refs) "    \
+	"SELECT cell_id, country, d FROM xc ORDER BY 1, 2 ON CONFLICT "      \
+	"(cell_id, country) DO UPDATE SET refs = a.refs + EXCLUDED.refs "    \
+	"RETURNING a.cell_id, a.country, a.refs), "                          \
+	"cx AS (SELECT xc.cell_id, xc.shard, CASE WHEN c.refs > 0 THEN 1 "   \
+	"ELSE -1 END AS d FROM c JOIN xc USING (cell_id, country) WHERE "    \
+	"(c.refs > 0) <> (c.refs - xc.d > 0)), "                             \
+	"m AS (SELECT cell_id, shard, d AS partners, 0 AS countries FROM x " \
+	"UNION ALL SELECT cell_id, shard, 0, d FROM cx) "
+
 static char *
 build_upsert_sql(void)
 {
@@ -239,18 +291,39 @@ build_upsert_sql(void)
 	for (int k = 0; k < ENT__COUNT; k++)
 		add_entity_upsert(&b, k);
 
+	/* Party references, and the partners/countries they move. RETURNING
+	 * gives each (cell, party) row's refs after this batch (other
+	 * instances' commits included: ON CONFLICT updates the newest
+	 * version) and the batch's own delta, so refs - delta is the count
+	 * before it, and a 0 <-> 1 crossing is global for the cell. A goal's
+	 * rows (dim 1) count the programmes in which the party is a partner
+	 * of the goal: the programme x goal crossings move them, in a second
+	 * upsert. Rows are locked in key order, stage by stage, so two
+	 * instances wait for each other but never deadlock. A crossing is
+	 * booked as +-1 in one of this batch's own shards' agg_cell rows; the
+	 * views sum the shards. */
+	kx_buf_adds(&b, "WITH " PARTY_CTES
+			"INSERT INTO s_cell (dim, programme, goal, target, "
+			"shard, partners, countries) SELECT k.dim, k.programme, "
+			"k.goal, k.target, m.shard, sum(m.partners), "
+			"sum(m.countries) FROM m JOIN kx.cells k USING "
+			"(cell_id) GROUP BY 1, 2, 3, 4, 5;\n");
+
 	kx_buf_adds(&b, "INSERT INTO kx.agg_cell AS a (dim, programme, goal, "
 			"target, shard");
 	for (int i = 0; i < M__COUNT; i++)
 		kx_buf_addf(&b, ", %s", measure_columns[i]);
-	kx_buf_adds(&b, ", last_event_at) SELECT dim, programme, goal, target, "
-			"shard");
+	kx_buf_adds(&b, ", partners, countries, last_event_at) SELECT dim, "
+			"programme, goal, target, shard");
 	for (int i = 0; i < M__COUNT; i++)
-		kx_buf_addf(&b, ", %s", measure_columns[i]);
-	kx_buf_adds(&b, ", last_event_at FROM s_cell ORDER BY 1, 2, 3, 4, 5 "
-			"ON CONFLICT (dim, programme, goal, target, shard) DO "
+		kx_buf_addf(&b, ", sum(%s)", measure_columns[i]);
+	kx_buf_adds(&b, ", sum(partners), sum(countries), max(last_event_at) "
+			"FROM s_cell GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, "
+			"5 ON CONFLICT (dim, programme, goal, target, shard) DO "
 			"UPDATE SET last_event_at = greatest(a.last_event_at, "
-			"EXCLUDED.last_event_at)");
+			"EXCLUDED.last_event_at), partners = a.partners + "
+			"EXCLUDED.partners, countries = a.countries + "
+			"EXCLUDED.countries");
 	for (int i = 0; i < M__COUNT; i++)
 		kx_buf_addf(&b, ", %s = a.%s + EXCLUDED.%s", measure_columns[i],
 			    measure_columns[i], measure_columns[i]);
@@ -267,12 +340,6 @@ build_upsert_sql(void)
 		    "OR a.last_event_at <= s.removed_last);\n");
 
 	kx_buf_adds(&b,
-		    "INSERT INTO kx.agg_party AS a (dim, programme, goal, target, "
-		    "party_id, shard, refs) SELECT * FROM s_party ORDER BY 1, 2, "
-		    "3, 4, 5, 6 ON CONFLICT (dim, programme, goal, target, "
-		    "party_id, shard) DO UPDATE SET refs = a.refs + "
-		    "EXCLUDED.refs;\n");
-	kx_buf_adds(&b,
 		    "INSERT INTO kx.agg_monthly AS a (month, programme, shard, "
 		    "pairings_matched, visits_held, participants, "
 		    "transfers_replicated) SELECT * FROM s_month ORDER BY 1, 2, "
@@ -286,6 +353,7 @@ build_upsert_sql(void)
 		    "INSERT INTO kx.rejected_events (group_id, topic, partition, "
 		    "kafka_offset, key, value, reason) SELECT * FROM s_reject ON "
 		    "CONFLICT DO NOTHING;\n");
+	kx_buf_adds(&b, "COMMIT;\n");
 	return b.data;
 }
 
@@ -304,15 +372,18 @@ static const char *const session_sql =
 	"COMMIT DELETE ROWS;\n"
 	"CREATE TEMP TABLE IF NOT EXISTS s_transfers (LIKE kx.transfers INCLUDING DEFAULTS) ON "
 	"COMMIT DELETE ROWS;\n"
-	"CREATE TEMP TABLE IF NOT EXISTS s_cell (LIKE kx.agg_cell, "
-	"removed_last timestamptz) ON COMMIT DELETE ROWS;\n"
-	"CREATE TEMP TABLE IF NOT EXISTS s_party (LIKE kx.agg_party) ON COMMIT "
-	"DELETE ROWS;\n"
+	"CREATE TEMP TABLE IF NOT EXISTS s_cell (LIKE kx.agg_cell INCLUDING "
+	"DEFAULTS, removed_last timestamptz) ON COMMIT DELETE ROWS;\n"
+	"CREATE TEMP TABLE IF NOT EXISTS s_party (cell_id int, party_id int, "
+	"shard int, refs int) ON COMMIT DELETE ROWS;\n"
 	"CREATE TEMP TABLE IF NOT EXISTS s_month (LIKE kx.agg_monthly) ON "
 	"COMMIT DELETE ROWS;\n"
 	"CREATE TEMP TABLE IF NOT EXISTS s_reject (group_id text, topic text, "
 	"partition int, kafka_offset bigint, key bytea, value bytea, reason "
 	"text) ON COMMIT DELETE ROWS;\n";
+
+static void settle(struct store *st);
+static void forget_cells(struct store *st);
 
 struct store *
 store_new(const char *conninfo, const char *group)
@@ -328,6 +399,12 @@ store_new(const char *conninfo, const char *group)
 		st->load_sql[k] = build_load_sql(k);
 	kx_hash_init(&st->party_cache);
 	kx_arena_init(&st->cache_arena);
+	kx_hash_init(&st->cell_cache);
+	kx_arena_init(&st->cell_arena);
+	for (int i = 0; i < 4; i++)
+		kx_buf_init(&st->bufs[i]);
+	kx_hash_init(&st->fresh);
+	kx_arena_init(&st->fresh_arena);
 	if (!st->conninfo || !st->group || !st->upsert_sql) {
 		store_free(st);
 		return NULL;
@@ -340,6 +417,7 @@ store_free(struct store *st)
 {
 	if (!st)
 		return;
+	settle(st);
 	if (st->conn)
 		PQfinish(st->conn);
 	for (int k = 0; k < ENT__COUNT; k++)
@@ -349,6 +427,12 @@ store_free(struct store *st)
 	free(st->group);
 	kx_hash_release(&st->party_cache);
 	kx_arena_release(&st->cache_arena);
+	kx_hash_release(&st->cell_cache);
+	kx_arena_release(&st->cell_arena);
+	for (int i = 0; i < 4; i++)
+		kx_buf_release(&st->bufs[i]);
+	kx_hash_release(&st->fresh);
+	kx_arena_release(&st->fresh_arena);
 	free(st);
 }
 
@@ -390,6 +474,64 @@ exec_ok(struct store *st, const char *sql, const char *what, char *errbuf,
 	return rc;
 }
 
+/*
+ * Waits for the batch in flight, if any. On failure the transaction is
+ * rolled back (a failed statement skips the rest, COMMIT included) and the
+ * reason is kept for store_settle(); nothing of the batch was written.
+ */
+static void
+settle(struct store *st)
+{
+	PGresult *res;
+	char errbuf[512];
+	int rc = 0;
+
+	if (!st->pending)
+		return;
+	st->pending = false;
+	while (st->conn && (res = PQgetResult(st->conn))) {
+		ExecStatusType s = PQresultStatus(res);
+		if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && !rc)
+			rc = db_fail(st, "cannot apply the batch", errbuf,
+				     sizeof(errbuf));
+		PQclear(res);
+	}
+	if (!st->conn && !rc) {
+		snprintf(errbuf, sizeof(errbuf), "cannot apply the batch: "
+						 "connection lost");
+		rc = KX_EDB;
+	}
+	if (!rc)
+		return;
+	forget_cells(st);
+	if (st->conn && PQtransactionStatus(st->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(st->conn, "ROLLBACK"));
+	if (!st->settled_rc) {
+		st->settled_rc = rc;
+		snprintf(st->settled_err, sizeof(st->settled_err), "%s",
+			 errbuf);
+	}
+}
+
+void
+store_wait(struct store *st)
+{
+	settle(st);
+}
+
+int
+store_settle(struct store *st, char *errbuf, size_t errlen)
+{
+	int rc;
+
+	settle(st);
+	rc = st->settled_rc;
+	if (rc)
+		snprintf(errbuf, errlen, "%s", st->settled_err);
+	st->settled_rc = 0;
+	return rc;
+}
+
 bool
 store_connected(const struct store *st)
 {
@@ -399,6 +541,8 @@ store_connected(const struct store *st)
 int
 store_connect(struct store *st, char *errbuf, size_t errlen)
 {
+	/* Every use of the connection waits for the batch in flight first. */
+	settle(st);
 	if (store_connected(st))
 		return 0;
 	if (st->conn)
@@ -479,6 +623,23 @@ store_each_offset(struct store *st,
 }
 
 /* ---- COPY text format ---- */
+
+/* Appends a decimal integer: the COPY writer's hot path, without printf. */
+static void
+add_int(struct kx_buf *b, long long v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+				     : (unsigned long long)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	kx_buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
 
 static void
 copy_text(struct kx_buf *b, const char *s)
@@ -886,33 +1047,51 @@ out:
 
 /* ---- the batch transaction ---- */
 
+/* The i-th scratch buffer, emptied. */
+static struct kx_buf *
+scratch(struct store *st, int i)
+{
+	kx_buf_reset(&st->bufs[i]);
+	return &st->bufs[i];
+}
+
 static int
 insert_events(struct store *st, struct msg *msgs, size_t n, long *n_new,
 	      char *errbuf, size_t errlen)
 {
-	struct kx_buf rows = KX_BUF_INIT;
-	struct kx_hash fresh;
+	struct kx_buf *rows = scratch(st, 0);
+	struct kx_hash *fresh = &st->fresh;
+	struct kx_arena *a = &st->fresh_arena;
 	PGresult *res = NULL;
 	int rc;
 
-	kx_hash_init(&fresh);
+	kx_hash_clear(fresh);
+	kx_arena_reset(a);
 	for (size_t i = 0; i < n; i++) {
 		const struct kx_event *ev = msgs[i].ev;
 		if (!ev)
 			continue;
-		kx_buf_addf(&rows, "%s\t%d\t", ev->event_id,
-			    (int)fold_kind_of(ev->type));
-		copy_text(&rows, kx_event_entity_id(ev));
-		kx_buf_addf(&rows, "\t%s\t", kx_event_type_name(ev->type));
-		copy_ts(&rows, ev->occurred_at);
-		kx_buf_addf(&rows, "\t%s\t%d\t%lld\n",
-			    kx_programme_name(ev->programme),
-			    (int)msgs[i].shard, (long long)msgs[i].offset);
+		kx_buf_adds(rows, ev->event_id);
+		kx_buf_add(rows, "\t", 1);
+		add_int(rows, fold_kind_of(ev->type));
+		kx_buf_add(rows, "\t", 1);
+		copy_text(rows, kx_event_entity_id(ev));
+		kx_buf_add(rows, "\t", 1);
+		kx_buf_adds(rows, kx_event_type_name(ev->type));
+		kx_buf_add(rows, "\t", 1);
+		copy_ts(rows, ev->occurred_at);
+		kx_buf_add(rows, "\t", 1);
+		kx_buf_adds(rows, kx_programme_name(ev->programme));
+		kx_buf_add(rows, "\t", 1);
+		add_int(rows, msgs[i].shard);
+		kx_buf_add(rows, "\t", 1);
+		add_int(rows, msgs[i].offset);
+		kx_buf_add(rows, "\n", 1);
 	}
 	rc = copy_rows(st,
 		       "COPY s_events (event_id, entity, entity_id, event_type, "
 		       "occurred_at, programme, shard, kafka_offset) FROM STDIN",
-		       &rows, errbuf, errlen);
+		       rows, errbuf, errlen);
 	if (rc)
 		goto out;
 	/* ORDER BY keeps the first of two copies of one event_id in a batch
@@ -932,8 +1111,6 @@ insert_events(struct store *st, struct msg *msgs, size_t n, long *n_new,
 	/* Simple and exact: mark every message duplicate, then un-mark the
 	 * returned (event_id, shard, offset) triples. */
 	{
-		struct kx_arena a;
-		kx_arena_init(&a);
 		for (int r = 0; r < PQntuples(res); r++) {
 			char key[96];
 			char *k;
@@ -941,8 +1118,8 @@ insert_events(struct store *st, struct msg *msgs, size_t n, long *n_new,
 			snprintf(key, sizeof(key), "%s/%s/%s",
 				 PQgetvalue(res, r, 0), PQgetvalue(res, r, 2),
 				 PQgetvalue(res, r, 1));
-			if (!(k = kx_arena_strdup(&a, key)) ||
-			    !(slot = kx_hash_put(&fresh, k, strlen(k)))) {
+			if (!(k = kx_arena_strdup(a, key)) ||
+			    !(slot = kx_hash_put(fresh, k, strlen(k)))) {
 				rc = KX_ENOMEM;
 				break;
 			}
@@ -956,15 +1133,12 @@ insert_events(struct store *st, struct msg *msgs, size_t n, long *n_new,
 			snprintf(key, sizeof(key), "%s/%d/%lld",
 				 msgs[i].ev->event_id, (int)msgs[i].shard,
 				 (long long)msgs[i].offset);
-			msgs[i].dup = !kx_hash_get(&fresh, key, strlen(key));
+			msgs[i].dup = !kx_hash_get(fresh, key, strlen(key));
 			*n_new += !msgs[i].dup;
 		}
-		kx_arena_release(&a);
 	}
 out:
 	PQclear(res);
-	kx_hash_release(&fresh);
-	kx_buf_release(&rows);
 	return rc;
 }
 
@@ -1289,17 +1463,17 @@ copy_entity(struct kx_buf *b, const struct ent *e)
 static int
 write_entities(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 {
-	struct kx_buf rows[ENT__COUNT];
+	struct kx_buf *rows[ENT__COUNT];
 	char sql[512], name[64];
 	int rc = 0;
 
 	for (int k = 0; k < ENT__COUNT; k++)
-		kx_buf_init(&rows[k]);
+		rows[k] = scratch(st, k);
 	for (struct ent *e = f->dirty; e; e = e->next_dirty)
-		copy_entity(&rows[e->kind], e);
+		copy_entity(rows[e->kind], e);
 	for (int k = 0; k < ENT__COUNT && !rc; k++) {
 		size_t n;
-		if (!rows[k].len)
+		if (!rows[k]->len)
 			continue;
 		n = (size_t)snprintf(sql, sizeof(sql), "COPY s_%s (",
 				     kinds[k].table);
@@ -1310,10 +1484,142 @@ write_entities(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 					      name);
 		}
 		snprintf(sql + n, sizeof(sql) - n, ") FROM STDIN");
-		rc = copy_rows(st, sql, &rows[k], errbuf, errlen);
+		rc = copy_rows(st, sql, rows[k], errbuf, errlen);
 	}
-	for (int k = 0; k < ENT__COUNT; k++)
-		kx_buf_release(&rows[k]);
+	return rc;
+}
+
+/* ---- cell ids ---- */
+
+static int
+cache_cells(struct store *st, PGresult *res)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		char buf[FOLD_CELL_KEY_MAX], *key;
+		size_t len = fold_cell_key(atoi(PQgetvalue(res, r, 1)),
+					   PQgetvalue(res, r, 2),
+					   atoi(PQgetvalue(res, r, 3)),
+					   PQgetvalue(res, r, 4), buf);
+		struct kx_hash_slot *slot;
+
+		if (!(key = kx_arena_alloc(&st->cell_arena, len)))
+			return KX_ENOMEM;
+		memcpy(key, buf, len);
+		if (!(slot = kx_hash_put(&st->cell_cache, key, len)))
+			return KX_ENOMEM;
+		slot->value = (void *)(intptr_t)atoi(PQgetvalue(res, r, 0));
+	}
+	return 0;
+}
+
+static void
+forget_cells(struct store *st)
+{
+	kx_hash_clear(&st->cell_cache);
+	kx_arena_reset(&st->cell_arena);
+}
+
+/* (Re)reads every cell id into the cache. */
+static int
+load_cells(struct store *st, char *errbuf, size_t errlen)
+{
+	PGresult *res = PQexec(st->conn, "SELECT cell_id, dim, programme, "
+					 "goal, target FROM kx.cells");
+	int rc;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		PQclear(res);
+		return db_fail(st, "cannot read cells", errbuf, errlen);
+	}
+	rc = cache_cells(st, res);
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Gives every cell of the batch its kx.cells id. The ids are cached for
+ * the session (kx.cells holds every cell the CONTRACT allows from the
+ * migration on); a cell not there yet is inserted in the batch's
+ * transaction, and read back by a second statement, which also sees one
+ * another instance committed meanwhile.
+ */
+static int
+resolve_cells(struct store *st, struct fold *f, char *errbuf, size_t errlen)
+{
+	struct kx_buf dims = KX_BUF_INIT, progs = KX_BUF_INIT,
+		      goals = KX_BUF_INIT, targets = KX_BUF_INIT;
+	PGresult *res = NULL;
+	size_t missing = 0;
+	int rc = 0;
+
+	if (!st->cell_cache.len && (rc = load_cells(st, errbuf, errlen)))
+		goto out;
+	for (int pass = 0; pass < 2; pass++) {
+		missing = 0;
+		kx_buf_reset(&dims);
+		kx_buf_reset(&progs);
+		kx_buf_reset(&goals);
+		kx_buf_reset(&targets);
+		kx_buf_adds(&dims, "{");
+		kx_buf_adds(&progs, "{");
+		kx_buf_adds(&goals, "{");
+		kx_buf_adds(&targets, "{");
+		for (struct cell *c = f->cell_list; c; c = c->next) {
+			char buf[FOLD_CELL_KEY_MAX];
+			size_t len = fold_cell_key(c->dim, c->programme,
+						   c->goal, c->target, buf);
+			void *v = kx_hash_get(&st->cell_cache, buf, len);
+
+			c->id = (int32_t)(intptr_t)v;
+			if (v)
+				continue;
+			if (missing++) {
+				kx_buf_add(&dims, ",", 1);
+				kx_buf_add(&goals, ",", 1);
+			}
+			add_int(&dims, c->dim);
+			add_int(&goals, c->goal);
+			param_arr_add(&progs, c->programme);
+			param_arr_add(&targets, c->target);
+		}
+		if (!missing)
+			break;
+		if (pass) {
+			snprintf(errbuf, errlen, "%zu cells did not resolve",
+				 missing);
+			rc = KX_EDB;
+			goto out;
+		}
+		kx_buf_adds(&dims, "}");
+		kx_buf_adds(&progs, "}");
+		kx_buf_adds(&goals, "}");
+		kx_buf_adds(&targets, "}");
+		{
+			const char *params[4] = {dims.data, progs.data,
+						 goals.data, targets.data};
+			res = PQexecParams(
+				st->conn,
+				"INSERT INTO kx.cells (dim, programme, goal, "
+				"target) SELECT * FROM unnest($1::smallint[], "
+				"$2::text[], $3::smallint[], $4::text[]) ORDER "
+				"BY 1, 2, 3, 4 ON CONFLICT DO NOTHING",
+				4, NULL, params, NULL, NULL, 0);
+		}
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			rc = db_fail(st, "cannot add cells", errbuf, errlen);
+			goto out;
+		}
+		PQclear(res);
+		res = NULL;
+		if ((rc = load_cells(st, errbuf, errlen)))
+			goto out;
+	}
+out:
+	PQclear(res);
+	kx_buf_release(&dims);
+	kx_buf_release(&progs);
+	kx_buf_release(&goals);
+	kx_buf_release(&targets);
 	return rc;
 }
 
@@ -1321,45 +1627,53 @@ static int
 write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 	     size_t n, char *errbuf, size_t errlen)
 {
-	struct kx_buf cells = KX_BUF_INIT, parties = KX_BUF_INIT,
-		      months = KX_BUF_INIT, rejects = KX_BUF_INIT;
+	struct kx_buf *cells = scratch(st, 0), *parties = scratch(st, 1),
+		      *months = scratch(st, 2), *rejects = scratch(st, 3);
 	int rc;
 
 	for (size_t i = 0; i < f->cells.cap; i++) {
 		const struct cell_delta *d = f->cells.slots[i].value;
 		if (!f->cells.slots[i].key)
 			continue;
-		kx_buf_addf(&cells, "%d\t", d->dim);
-		copy_text(&cells, d->programme);
-		kx_buf_addf(&cells, "\t%d\t", d->goal);
-		copy_text(&cells, d->target);
-		kx_buf_addf(&cells, "\t%d", (int)d->shard);
-		for (int m = 0; m < M__COUNT; m++)
-			kx_buf_addf(&cells, "\t%lld", (long long)d->m[m]);
-		kx_buf_add(&cells, "\t", 1);
-		copy_ts(&cells, d->last_at);
-		kx_buf_add(&cells, "\t", 1);
-		copy_ts(&cells, d->removed_last);
-		kx_buf_add(&cells, "\n", 1);
+		add_int(cells, d->cell->dim);
+		kx_buf_add(cells, "\t", 1);
+		copy_text(cells, d->cell->programme);
+		kx_buf_add(cells, "\t", 1);
+		add_int(cells, d->cell->goal);
+		kx_buf_add(cells, "\t", 1);
+		copy_text(cells, d->cell->target);
+		kx_buf_add(cells, "\t", 1);
+		add_int(cells, d->shard);
+		for (int m = 0; m < M__COUNT; m++) {
+			kx_buf_add(cells, "\t", 1);
+			add_int(cells, d->m[m]);
+		}
+		kx_buf_add(cells, "\t", 1);
+		copy_ts(cells, d->last_at);
+		kx_buf_add(cells, "\t", 1);
+		copy_ts(cells, d->removed_last);
+		kx_buf_add(cells, "\n", 1);
 	}
 	for (size_t i = 0; i < f->parties.cap; i++) {
 		const struct party_delta *d = f->parties.slots[i].value;
 		if (!f->parties.slots[i].key || d->refs == 0)
 			continue;
-		kx_buf_addf(&parties, "%d\t", d->dim);
-		copy_text(&parties, d->programme);
-		kx_buf_addf(&parties, "\t%d\t", d->goal);
-		copy_text(&parties, d->target);
-		kx_buf_addf(&parties, "\t%d\t%d\t%lld\n", (int)d->party_id,
-			    (int)d->shard, (long long)d->refs);
+		add_int(parties, d->cell->id);
+		kx_buf_add(parties, "\t", 1);
+		add_int(parties, d->party_id);
+		kx_buf_add(parties, "\t", 1);
+		add_int(parties, d->shard);
+		kx_buf_add(parties, "\t", 1);
+		add_int(parties, d->refs);
+		kx_buf_add(parties, "\n", 1);
 	}
 	for (size_t i = 0; i < f->months.cap; i++) {
 		const struct month_delta *d = f->months.slots[i].value;
 		if (!f->months.slots[i].key)
 			continue;
-		kx_buf_addf(&months, "%s\t", d->month);
-		copy_text(&months, d->programme);
-		kx_buf_addf(&months, "\t%d\t%lld\t%lld\t%lld\t%lld\n",
+		kx_buf_addf(months, "%s\t", d->month);
+		copy_text(months, d->programme);
+		kx_buf_addf(months, "\t%d\t%lld\t%lld\t%lld\t%lld\n",
 			    (int)d->shard, (long long)d->m[0],
 			    (long long)d->m[1], (long long)d->m[2],
 			    (long long)d->m[3]);
@@ -1367,19 +1681,19 @@ write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 	for (size_t i = 0; i < n; i++) {
 		if (msgs[i].ev)
 			continue;
-		copy_text(&rejects, st->group);
-		kx_buf_add(&rejects, "\t", 1);
-		copy_text(&rejects, msgs[i].topic);
-		kx_buf_addf(&rejects, "\t%d\t%lld\t", (int)msgs[i].partition,
+		copy_text(rejects, st->group);
+		kx_buf_add(rejects, "\t", 1);
+		copy_text(rejects, msgs[i].topic);
+		kx_buf_addf(rejects, "\t%d\t%lld\t", (int)msgs[i].partition,
 			    (long long)msgs[i].offset);
-		copy_bytea(&rejects, msgs[i].key, msgs[i].keylen);
-		kx_buf_add(&rejects, "\t", 1);
+		copy_bytea(rejects, msgs[i].key, msgs[i].keylen);
+		kx_buf_add(rejects, "\t", 1);
 		/* A NULL value (a tombstone) stays NULL: the row keeps the
 		 * message as it was, and an empty value is not a NULL one. */
-		copy_bytea(&rejects, msgs[i].value, msgs[i].len);
-		kx_buf_add(&rejects, "\t", 1);
-		copy_text(&rejects, msgs[i].reason);
-		kx_buf_add(&rejects, "\n", 1);
+		copy_bytea(rejects, msgs[i].value, msgs[i].len);
+		kx_buf_add(rejects, "\t", 1);
+		copy_text(rejects, msgs[i].reason);
+		kx_buf_add(rejects, "\n", 1);
 	}
 	if ((rc = copy_rows(st,
 			    "COPY s_cell (dim, programme, goal, target, shard, "
@@ -1393,21 +1707,15 @@ write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 			    "transfers_planned, transfers_piloting, "
 			    "transfers_replicated, transfers_abandoned, "
 			    "last_event_at, removed_last) FROM STDIN",
-			    &cells, errbuf, errlen)) ||
-	    (rc = copy_rows(st, "COPY s_party FROM STDIN", &parties, errbuf,
+			    cells, errbuf, errlen)) ||
+	    (rc = copy_rows(st, "COPY s_party (cell_id, party_id, shard, refs) "
+			    "FROM STDIN", parties, errbuf, errlen)) ||
+	    (rc = copy_rows(st, "COPY s_month FROM STDIN", months, errbuf,
 			    errlen)) ||
-	    (rc = copy_rows(st, "COPY s_month FROM STDIN", &months, errbuf,
-			    errlen)) ||
-	    (rc = copy_rows(st, "COPY s_reject FROM STDIN", &rejects, errbuf,
+	    (rc = copy_rows(st, "COPY s_reject FROM STDIN", rejects, errbuf,
 			    errlen)))
 		goto out;
-	rc = exec_ok(st, st->upsert_sql, "cannot apply the batch", errbuf,
-		     errlen);
 out:
-	kx_buf_release(&cells);
-	kx_buf_release(&parties);
-	kx_buf_release(&months);
-	kx_buf_release(&rejects);
 	return rc;
 }
 
@@ -1491,15 +1799,23 @@ store_apply(struct store *st, struct msg *msgs, size_t n,
 	    (rc = insert_events(st, msgs, n, n_new, errbuf, errlen)) ||
 	    (rc = load_entities(st, msgs, n, fold, errbuf, errlen)) ||
 	    (rc = fold_run(fold)) ||
+	    (rc = resolve_cells(st, fold, errbuf, errlen)) ||
 	    (rc = write_entities(st, fold, errbuf, errlen)) ||
 	    (rc = write_deltas(st, fold, msgs, n, errbuf, errlen)))
 		goto fail;
-	if ((rc = exec_ok(st, "COMMIT", "cannot commit", errbuf, errlen)))
-		return rc;
+	/* The upserts and the COMMIT run while the caller collects the next
+	 * batch; store_settle() tells how they ended. */
+	if (!PQsendQuery(st->conn, st->upsert_sql)) {
+		rc = db_fail(st, "cannot apply the batch", errbuf, errlen);
+		goto fail;
+	}
+	st->pending = true;
 	return 0;
 fail:
 	if (rc == KX_ENOMEM)
 		snprintf(errbuf, errlen, "out of memory");
+	/* Cells this transaction added are gone with it: read them again. */
+	forget_cells(st);
 	if (st->conn)
 		PQclear(PQexec(st->conn, "ROLLBACK"));
 	return rc;

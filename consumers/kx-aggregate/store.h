@@ -72,11 +72,24 @@ int store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 /*
  * Applies a batch in one transaction. Marks duplicates, loads the touched
  * entities into fold, runs it, writes everything and moves the offsets
- * under the guard. Returns 0 on commit, KX_EFENCED when the guard found
- * the offsets moved (nothing was written), or KX_EDB.
+ * under the guard. The last part, the set-based upserts and the COMMIT,
+ * is sent and left running: 0 means "sent", and store_settle() says
+ * whether it committed. Returns KX_EFENCED when the guard found the
+ * offsets moved (nothing was written), or KX_EDB.
  */
 int store_apply(struct store *st, struct msg *msgs, size_t n,
 		const struct offset_move *moves, size_t n_moves,
 		struct fold *fold, long *n_new, char *errbuf, size_t errlen);
+
+/*
+ * Waits for the batch store_apply() left running and returns how it ended:
+ * 0 when it committed (or none was running), KX_EDB with the reason in
+ * errbuf when it did not, in which case none of it was written. Any other
+ * call waits for that batch first; its outcome is still reported here.
+ */
+int store_settle(struct store *st, char *errbuf, size_t errlen);
+
+/* Waits for the batch in flight; its outcome stays for store_settle(). */
+void store_wait(struct store *st);
 
 #endif

@@ -515,7 +515,8 @@ def verify_corrupt(suite):
     sc.res.eq("corrupted agg_cell: exactly one difference", 1,
               len([l for l in out.splitlines() if l.startswith("agg_cell")]))
     sc.q("UPDATE kx.agg_party SET refs = refs + 1 WHERE ctid = (SELECT ctid "
-         "FROM kx.agg_party WHERE dim = 1 LIMIT 1) RETURNING 1")
+         "FROM kx.agg_party WHERE cell_id IN (SELECT cell_id FROM kx.cells "
+         "WHERE dim = 1) LIMIT 1) RETURNING 1")
     sc.q("UPDATE kx.agg_monthly SET participants = participants + 5 WHERE ctid = "
          "(SELECT ctid FROM kx.agg_monthly WHERE programme = 'IUC' LIMIT 1) RETURNING 1")
     rc, out, err = sc.verify()
