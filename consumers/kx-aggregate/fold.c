@@ -111,6 +111,7 @@ fold_entity(struct fold *f, enum ent_kind kind, const char *id, bool *created)
 	e->kind = kind;
 	e->id = key + 2;
 	e->participants = -1;
+	e->budget_eur = -1;
 	e->last.at = e->first.at = e->held.at = NO_TIME;
 	slot->value = e;
 	return e;
@@ -226,11 +227,15 @@ take_snapshot(struct fold *f, struct ent *e, const struct pending *p)
 	e->n_parties = n;
 	e->pilot_projects = 0;
 	e->participants = -1;
+	e->budget_eur = -1;
+	e->report_url = e->follow_up = e->url = NULL;
+	memset(&e->by_sector, 0, sizeof(e->by_sector));
 	switch (e->kind) {
 	case ENT_PAIRING:
 		e->cooperation_type = kx_cooperation_type_name(
 			ev->u.pairing.cooperation_type);
 		e->pilot_projects = ev->u.pairing.pilot_projects;
+		e->budget_eur = ev->u.pairing.budget_eur;
 		break;
 	case ENT_VISIT:
 		e->pairing_id = ev->u.visit.pairing_id;
@@ -239,11 +244,15 @@ take_snapshot(struct fold *f, struct ent *e, const struct pending *p)
 		e->start_date = ev->u.visit.start_date;
 		e->end_date = ev->u.visit.end_date;
 		e->participants = ev->u.visit.participants;
+		e->report_url = ev->u.visit.report_url;
+		e->by_sector = ev->u.visit.by_sector;
+		e->follow_up = kx_follow_up_name(ev->u.visit.follow_up);
 		break;
 	case ENT_PRACTICE:
 		e->title = ev->u.practice.title;
 		e->product_type =
 			kx_product_type_name(ev->u.practice.product_type);
+		e->url = ev->u.practice.url;
 		break;
 	default:
 		e->practice_id = ev->u.transfer.practice_id;

@@ -94,6 +94,10 @@ struct ent {
 	struct mark first; /* earliest matched / held / replicated event */
 	struct mark held;  /* newest visit.held event */
 	int32_t held_participants;
+	/* v2 attributes: absent ones are -1, NULL and not present. */
+	int64_t budget_eur;
+	const char *report_url, *follow_up, *url;
+	struct kx_sectors by_sector;
 
 	/* Batch bookkeeping. */
 	struct ent *old;        /* the state as loaded, for deltas */

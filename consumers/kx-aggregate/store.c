@@ -56,6 +56,14 @@ enum col {
 	C_HELD_AT,
 	C_HELD_ID,
 	C_HELD_PARTICIPANTS,
+	C_BUDGET,	/* v2 attributes (migration 003) */
+	C_REPORT_URL,
+	C_SEC_PUBLIC,
+	C_SEC_PRIVATE,
+	C_SEC_ACADEMIA,
+	C_SEC_CIVIL,
+	C_FOLLOW_UP,
+	C_URL,
 	C__END
 };
 
@@ -70,19 +78,20 @@ static const struct kind_spec kinds[ENT__COUNT] = {
 	 "matched",
 	 {C_ID, C_SHARD, C_PROGRAMME, C_STATE, C_SOURCE, C_GEO, C_COOP,
 	  C_PILOT, C_SDGS, C_GOALS, C_TARGETS, C_THEMES, C_PARTIES, C_LAST_AT,
-	  C_LAST_ID, C_FIRST_AT, C_FIRST_ID, C__END}},
+	  C_LAST_ID, C_FIRST_AT, C_FIRST_ID, C_BUDGET, C__END}},
 	{"visits",
 	 "held",
 	 {C_ID, C_SHARD, C_PROGRAMME, C_STATE, C_SOURCE, C_GEO, C_PAIRING_ID,
 	  C_VISIT_TYPE, C_FORMAT, C_START, C_END, C_PARTICIPANTS, C_SDGS,
 	  C_GOALS, C_TARGETS, C_THEMES, C_PARTIES, C_LAST_AT, C_LAST_ID,
 	  C_FIRST_AT, C_FIRST_ID, C_HELD_AT, C_HELD_ID, C_HELD_PARTICIPANTS,
-	  C__END}},
+	  C_REPORT_URL, C_SEC_PUBLIC, C_SEC_PRIVATE, C_SEC_ACADEMIA,
+	  C_SEC_CIVIL, C_FOLLOW_UP, C__END}},
 	{"practices",
 	 NULL,
 	 {C_ID, C_SHARD, C_PROGRAMME, C_STATE, C_SOURCE, C_GEO, C_TITLE,
 	  C_PRODUCT, C_SDGS, C_GOALS, C_TARGETS, C_THEMES, C_PARTIES, C_LAST_AT,
-	  C_LAST_ID, C__END}},
+	  C_LAST_ID, C_URL, C__END}},
 	{"transfers",
 	 "replicated",
 	 {C_ID, C_SHARD, C_PROGRAMME, C_STATE, C_SOURCE, C_GEO, C_PRACTICE_ID,
@@ -103,6 +112,11 @@ col_type(enum col c)
 	case C_PILOT:
 	case C_PARTICIPANTS:
 	case C_HELD_PARTICIPANTS:
+	case C_BUDGET:
+	case C_SEC_PUBLIC:
+	case C_SEC_PRIVATE:
+	case C_SEC_ACADEMIA:
+	case C_SEC_CIVIL:
 		return T_INT;
 	case C_START:
 	case C_END:
@@ -153,6 +167,14 @@ col_name(enum ent_kind kind, enum col c, char *out, size_t outlen)
 		[C_HELD_AT] = "held_newest_at",
 		[C_HELD_ID] = "held_newest_id",
 		[C_HELD_PARTICIPANTS] = "held_participants",
+		[C_BUDGET] = "budget_eur",
+		[C_REPORT_URL] = "report_url",
+		[C_SEC_PUBLIC] = "public_sector",
+		[C_SEC_PRIVATE] = "private_sector",
+		[C_SEC_ACADEMIA] = "academia",
+		[C_SEC_CIVIL] = "civil_society",
+		[C_FOLLOW_UP] = "follow_up",
+		[C_URL] = "url",
 	};
 
 	if (c == C_ID)
@@ -1142,6 +1164,22 @@ out:
 	return rc;
 }
 
+/* The count of one sector column. */
+static int32_t *
+sector_of(struct ent *e, enum col c)
+{
+	switch (c) {
+	case C_SEC_PUBLIC:
+		return &e->by_sector.public_sector;
+	case C_SEC_PRIVATE:
+		return &e->by_sector.private_sector;
+	case C_SEC_ACADEMIA:
+		return &e->by_sector.academia;
+	default:
+		return &e->by_sector.civil_society;
+	}
+}
+
 static int
 load_row(struct fold *f, struct ent *e, PGresult *res, int r)
 {
@@ -1254,6 +1292,26 @@ load_row(struct fold *f, struct ent *e, PGresult *res, int r)
 			break;
 		case C_HELD_PARTICIPANTS:
 			e->held_participants = v ? atoi(v) : 0;
+			break;
+		case C_BUDGET:
+			e->budget_eur = v ? strtoll(v, NULL, 10) : -1;
+			break;
+		case C_REPORT_URL:
+			e->report_url = copy;
+			break;
+		case C_SEC_PUBLIC:
+		case C_SEC_PRIVATE:
+		case C_SEC_ACADEMIA:
+		case C_SEC_CIVIL:
+			/* All four are NULL together: the partner said nothing. */
+			e->by_sector.present = v != NULL;
+			*sector_of(e, cols[i]) = v ? atoi(v) : 0;
+			break;
+		case C_FOLLOW_UP:
+			e->follow_up = copy;
+			break;
+		case C_URL:
+			e->url = copy;
 			break;
 		default:
 			break;
@@ -1453,6 +1511,32 @@ copy_entity(struct kx_buf *b, const struct ent *e)
 			else
 				kx_buf_addf(b, "%d", (int)e->held_participants);
 			break;
+		case C_BUDGET:
+			if (e->budget_eur < 0)
+				kx_buf_adds(b, "\\N");
+			else
+				kx_buf_addf(b, "%lld", (long long)e->budget_eur);
+			break;
+		case C_REPORT_URL:
+			copy_text(b, e->report_url);
+			break;
+		case C_SEC_PUBLIC:
+		case C_SEC_PRIVATE:
+		case C_SEC_ACADEMIA:
+		case C_SEC_CIVIL:
+			if (!e->by_sector.present)
+				kx_buf_adds(b, "\\N");
+			else
+				kx_buf_addf(b, "%d",
+					    (int)*sector_of((struct ent *)e,
+							    cols[i]));
+			break;
+		case C_FOLLOW_UP:
+			copy_text(b, e->follow_up ? e->follow_up : "none");
+			break;
+		case C_URL:
+			copy_text(b, e->url);
+			break;
 		default:
 			break;
 		}
@@ -1464,7 +1548,7 @@ static int
 write_entities(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 {
 	struct kx_buf *rows[ENT__COUNT];
-	char sql[512], name[64];
+	char sql[1024], name[64];
 	int rc = 0;
 
 	for (int k = 0; k < ENT__COUNT; k++)

@@ -64,6 +64,10 @@ static const struct view {
 	 "SELECT * FROM kx.target_progress ORDER BY programme, measure"},
 	{"programme_targets",
 	 "SELECT * FROM kx.programme_targets ORDER BY programme, measure"},
+	/* Beyond CONTRACT §3: the v2 attributes (migration 003). */
+	{"pairing_budgets",
+	 "SELECT * FROM kx.pairing_budgets ORDER BY programme"},
+	{"visit_outcomes", "SELECT * FROM kx.visit_outcomes ORDER BY programme"},
 	{"rejected_events",
 	 "SELECT id, topic, partition, kafka_offset, reason, rejected_at, "
 	 "length(value) AS value_bytes FROM kx.rejected_events ORDER BY id"},
