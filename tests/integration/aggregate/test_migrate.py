@@ -29,12 +29,26 @@ def psql_file(conninfo, path):
 
 
 def copy_table(src, dst, table):
+    """Copies the columns dst's table has (a version-1 table lacks those
+    that later migrations add)."""
+    rc, out, err = psql_raw(dst, "SELECT string_agg(column_name, ', ' ORDER BY "
+                                 "ordinal_position) FROM information_schema.columns "
+                                 "WHERE table_schema = 'kx' AND table_name = '%s'"
+                            % table)
+    if rc:
+        die(err)
+    cols = out.strip()
     out = subprocess.run(["psql", "-X", "-q", src, "-c",
-                          "COPY kx.%s TO STDOUT" % table],
+                          "COPY (SELECT %s FROM kx.%s) TO STDOUT" % (cols, table)],
                          stdout=subprocess.PIPE, check=True).stdout
     subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", dst, "-c",
-                    "COPY kx.%s FROM STDIN" % table], input=out, check=True,
-                   stdout=subprocess.DEVNULL)
+                    "COPY kx.%s (%s) FROM STDIN" % (table, cols)], input=out,
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+# The newest schema version: the number of the last migration file.
+LATEST = max(int(f[:3]) for f in os.listdir(os.path.join(TOP, "consumers", "sql"))
+             if f[:3].isdigit())
 
 
 def v1_database_upgrades(suite):
@@ -66,8 +80,8 @@ def v1_database_upgrades(suite):
     old.res.eq("version 1 database: same views", want, old.views())
 
     rc, out, err = old.admin("migrate")
-    old.res.true("migrate from version 1: exit 0, at version 2",
-                 rc == 0 and "version 2" in out, out + err)
+    old.res.true("migrate from version 1: exit 0, at version %d" % LATEST,
+                 rc == 0 and "version %d" % LATEST in out, out + err)
     old.check_verify("after migrate")
     old.res.eq("after migrate: same views", want, old.views())
 
