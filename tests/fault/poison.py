@@ -25,8 +25,18 @@ import sys
 import tempfile
 import uuid
 
-IDS = {101: "pairing.v1.avsc", 201: "visit.v1.avsc", 301: "practice.v1.avsc"}
-TOPIC_ID = {"pairings": 101, "visits": 201, "practices": 301}
+_CATALOGUE = {}
+
+
+def schema_file(schemas, sid):
+    """The .avsc file of catalogue id sid (schemas/catalogue.txt)."""
+    if not _CATALOGUE:
+        with open(os.path.join(schemas, "catalogue.txt"), encoding="utf-8") as f:
+            for line in f:
+                if line.strip() and not line.lstrip().startswith("#"):
+                    i, _family, _version, fname = line.split()
+                    _CATALOGUE[int(i)] = fname
+    return _CATALOGUE[sid]
 
 
 def zz(n):
@@ -127,7 +137,7 @@ class Walker:
 
 def parse(schemas, value):
     sid = struct.unpack(">I", value[1:5])[0]
-    with open(os.path.join(schemas, IDS[sid]), encoding="utf-8") as f:
+    with open(os.path.join(schemas, schema_file(schemas, sid)), encoding="utf-8") as f:
         schema = json.load(f)
     w = Walker()
     end = w.walk(schema, value, 5, "")
