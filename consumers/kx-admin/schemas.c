@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kx/buf.h"
 #include "kx/codec.h"
 #include "kx/compat.h"
 #include "kx/err.h"
@@ -39,33 +40,12 @@ on_problem(void *opaque, const char *path, const char *why)
 	       r->reader, r->writer, path, why);
 }
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) &&
-	    fread(buf, 1, (size_t)n, f) == (size_t)n) {
-		buf[n] = '\0';
-		*len = (size_t)n;
-	} else {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
-
 /* Reads dir/catalogue.txt and its schemas; returns the count, or -1. */
 static int
 read_catalogue(const char *dir, struct entry *e, int max)
 {
 	char path[4096], line[512], fam[32];
+	struct kx_buf text;
 	FILE *f;
 	int n = 0, lineno = 0;
 
@@ -91,11 +71,15 @@ read_catalogue(const char *dir, struct entry *e, int max)
 			goto fail;
 		}
 		snprintf(path, sizeof(path), "%s/%s", dir, e[n].file);
-		if (!(e[n].avsc = slurp(path, &e[n].len))) {
+		kx_buf_init(&text);
+		if (kx_buf_read_file(&text, path)) {
 			fprintf(stderr, "kx-admin: cannot read '%s': %s\n",
 				path, strerror(errno));
+			kx_buf_release(&text);
 			goto fail;
 		}
+		e[n].avsc = text.data; /* the entry owns it now */
+		e[n].len = text.len;
 		snprintf(path, sizeof(path), "%s/catalogue.txt", dir);
 		n++;
 	}

@@ -2,6 +2,7 @@
  * Growable byte buffer. Capacity doubles, so appending n bytes one at a time
  * costs O(n) in total.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -94,4 +95,28 @@ kx_buf_addf(struct kx_buf *b, const char *fmt, ...)
 	va_end(ap);
 	b->len += (size_t)n;
 	return 0;
+}
+
+int
+kx_buf_read_file(struct kx_buf *b, const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	int rc = 0, saved;
+	size_t got;
+
+	if (!fp)
+		return KX_EIO;
+	do {
+		if ((rc = kx_buf_grow(b, 64 * 1024)))
+			break;
+		got = fread(b->data + b->len, 1, b->cap - b->len - 1, fp);
+		b->len += got;
+		b->data[b->len] = '\0';
+	} while (got > 0);
+	if (!rc && ferror(fp))
+		rc = KX_EIO;
+	saved = errno;
+	fclose(fp);
+	errno = saved;
+	return rc;
 }

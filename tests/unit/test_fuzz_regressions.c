@@ -7,6 +7,7 @@
  * valgrind and sanitizer runs of this binary.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,8 @@
 /* cmocka.h needs the headers above first. */
 /* clang-format off */
 #include <cmocka.h>
+
+#include "kx/buf.h"
 /* clang-format on */
 
 #define LLVMFuzzerTestOneInput fuzz_json_line_one
@@ -35,32 +38,6 @@
 
 typedef int(fuzz_fn)(const uint8_t *data, size_t size);
 
-static uint8_t *
-slurp(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	uint8_t *data = NULL;
-	long n;
-
-	if (!fp)
-		return NULL;
-	if (fseek(fp, 0, SEEK_END) || (n = ftell(fp)) < 0 ||
-	    fseek(fp, 0, SEEK_SET))
-		goto out;
-	/* One spare byte, so that an empty file still gets a buffer. */
-	if (!(data = malloc((size_t)n + 1)))
-		goto out;
-	if (fread(data, 1, (size_t)n, fp) != (size_t)n) {
-		free(data);
-		data = NULL;
-		goto out;
-	}
-	*len = (size_t)n;
-out:
-	fclose(fp);
-	return data;
-}
-
 /* Runs fn on every file of dir; returns how many there were. */
 static int
 replay_dir(const char *dir, fuzz_fn *fn)
@@ -73,18 +50,16 @@ replay_dir(const char *dir, fuzz_fn *fn)
 		return 0;
 	while ((de = readdir(d))) {
 		char path[8192];
-		uint8_t *data;
-		size_t len = 0;
+		struct kx_buf data = KX_BUF_INIT;
 
 		if (de->d_name[0] == '.' || !strcmp(de->d_name, "README.md"))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		data = slurp(path, &len);
-		if (!data)
-			fail_msg("cannot read '%s'", path);
+		if (kx_buf_read_file(&data, path))
+			fail_msg("cannot read '%s': %s", path, strerror(errno));
 		/* The target aborts when an invariant breaks. */
-		assert_int_equal(fn(data, len), 0);
-		free(data);
+		assert_int_equal(fn((const uint8_t *)data.data, data.len), 0);
+		kx_buf_release(&data);
 		n++;
 	}
 	closedir(d);

@@ -29,4 +29,11 @@ int kx_buf_adds(struct kx_buf *b, const char *s);
 int kx_buf_addf(struct kx_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * Appends the whole file at path (a regular file or a pipe). Returns 0,
+ * KX_EIO with errno set, or KX_ENOMEM. data is non-NULL on success, also
+ * for an empty file.
+ */
+int kx_buf_read_file(struct kx_buf *b, const char *path);
+
 #endif
