@@ -67,18 +67,41 @@ fault_stop_all() {
 }
 
 fault_cleanup() {
+	local rc=$? f
 	fault_stop_all
+	# A failed scenario shows the end of each consumer's log: CI keeps
+	# only what the test printed.
+	if [ "$kx_failed" -ne 0 ] || [ "$rc" -ne 0 ]; then
+		for f in "$FAULT_LOGS"/agg-*.log; do
+			[ -f "$f" ] || continue
+			echo "# last lines of ${f##*/}:"
+			tail -n 15 "$f" | sed 's/^/#   /'
+		done
+	fi
 	kx_test_cleanup
 }
 
 # agg_start NAME [ARGS...]: starts a kx-aggregate in the background; its
-# PID is in AGG_PID, its log in $FAULT_LOGS/agg-NAME.log.
+# PID is in AGG_PID, its log in $FAULT_LOGS/agg-NAME.log. Returns once the
+# instance has logged "started" (it is connected to PostgreSQL and Kafka
+# and serves --http); an instance that exits first ends the scenario with
+# its log, instead of leaving the scenario to wait for it.
 agg_start() {
-	local name=$1
+	local name=$1 log=$FAULT_LOGS/agg-$1.log n0 i
 	shift
-	"$KX_BIN_DIR/kx-aggregate" "$@" >>"$FAULT_LOGS/agg-$name.log" 2>&1 &
+	n0=$(grep -c "info aggregate: started" "$log" 2>/dev/null)
+	"$KX_BIN_DIR/kx-aggregate" "$@" >>"$log" 2>&1 &
 	AGG_PID=$!
 	fault_record "$AGG_PID" "kx-aggregate $name"
+	for ((i = 0; i < 300; i++)); do
+		[ "$(grep -c "info aggregate: started" "$log")" -gt "${n0:-0}" ] && return 0
+		alive "$AGG_PID" || break
+		sleep 0.1
+	done
+	wait "$AGG_PID" 2>/dev/null
+	flog "kx-aggregate $name (pid $AGG_PID) did not start (exit $?); its log:"
+	tail -n 20 "$log" | sed 's/^/#   /'
+	kx_die "kx-aggregate $name did not start"
 }
 
 # produce_start [FILE [TAG]]: kx-produce in the background (PRODUCE_PID);
@@ -134,6 +157,20 @@ offsets_table() {
 	db "SELECT topic || ':' || partition || '=' || next_offset FROM kx.consumer_offsets WHERE group_id = '$KX_GROUP' ORDER BY 1"
 }
 
+# offsets_moved BEFORE AFTER ahead|back: how many partitions of two
+# offsets_table snapshots went ahead (or appeared) or back (or vanished).
+offsets_moved() {
+	awk -F= -v want="$3" '
+		FNR == NR { if ($0 != "") b[$1] = $2; next }
+		$0 != "" { a[$1] = $2 }
+		END {
+			n = 0
+			for (k in a) if (want == "ahead" && (!(k in b) || a[k] > b[k])) n++
+			for (k in b) if (want == "back" && (!(k in a) || a[k] < b[k])) n++
+			print n
+		}' <(printf '%s\n' "$1") <(printf '%s\n' "$2")
+}
+
 events_count() { db "SELECT count(*) FROM kx.events"; }
 
 # wait_until TIMEOUT WHAT CMD...: polls CMD every 0.2 s.
@@ -155,12 +192,23 @@ rand_between() { # LO HI (tenths of a second) -> seconds with one decimal
 	printf '%d.%d' $((t / 10)) $((t % 10))
 }
 
-# A free TCP port on 127.0.0.1 (checked with ss), for --http.
+# A free TCP port on 127.0.0.1 for --http. It is taken below the kernel's
+# ephemeral range, where no outgoing connection (to Kafka, PostgreSQL) can
+# hold it as its local port, is used by no socket in any state (ss), and
+# is never handed out twice in one scenario.
 free_port() {
-	local p
+	local lo p
+	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	[ "$lo" -gt 12000 ] || lo=32768
 	for ((;;)); do
-		p=$((40000 + RANDOM % 9000))
-		ss -ltn "sport = :$p" | grep -q LISTEN || { echo "$p"; return; }
+		p=$((lo - 10000 + RANDOM % 9000))
+		grep -qx "$p" "$FAULT_LOGS/ports" 2>/dev/null && continue
+		if command -v ss >/dev/null; then
+			[ -n "$(ss -Htan "( sport = :$p or dport = :$p )" 2>/dev/null)" ] && continue
+		fi
+		echo "$p" >>"$FAULT_LOGS/ports"
+		echo "$p"
+		return
 	done
 }
 

@@ -45,10 +45,12 @@ kill -STOP "$P"
 "$STACK" start postgresql >>"$FAULT_LOGS/stack.log" 2>&1 || kx_die "cannot start postgresql"
 after=$(offsets_table)
 kill -CONT "$P"
-ahead=$(join -t= <(echo "$before" | sort) <(echo "$after" | sort) | awk -F= '$3 > $2' | wc -l)
-back=$(join -t= <(echo "$before" | sort) <(echo "$after" | sort) | awk -F= '$3 < $2' | wc -l)
+# A partition missing after the restart went back too: its first offset
+# row was in a lost asynchronous commit. One that appears was written
+# while PostgreSQL was down: impossible.
+ahead=$(offsets_moved "$before" "$after" ahead)
+back=$(offsets_moved "$before" "$after" back)
 kx_expect_eq "no stored offset moved while PostgreSQL was down" 0 "$ahead"
-kx_expect_eq "same partitions before and after" "$(echo "$before" | wc -l)" "$(echo "$after" | wc -l)"
 flog "(a) after restart: $back partition(s) went back (lost asynchronous commits)"
 wait_until 60 "/readyz 200 again" eval '[ "$(http_code "$port" /readyz)" = 200 ]'
 kx_expect_eq "/readyz is 200 again after the restart" 200 "$(http_code "$port" /readyz)"
@@ -71,7 +73,7 @@ for attempt in 1 2 3 4; do
 	flog "(b) PostgreSQL crashed under load (attempt $attempt)"
 	sleep 2
 	"$STACK" start postgresql >>"$FAULT_LOGS/stack.log" 2>&1 || kx_die "cannot start postgresql"
-	back=$(join -t= <(echo "$seen" | sort) <(offsets_table | sort) | awk -F= '$3 < $2' | wc -l)
+	back=$(offsets_moved "$seen" "$(offsets_table)" back)
 	flog "(b) $back partition(s) lost offsets seen committed before the crash"
 	wait_until 60 "/readyz 200 again" eval '[ "$(http_code "$port" /readyz)" = 200 ]'
 	[ "$back" -gt 0 ] && break

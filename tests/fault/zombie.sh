@@ -48,6 +48,7 @@ fenced_a() { grep -c "offset guard" "$FAULT_LOGS/agg-a.log"; }
 held_a() { grep -c "test hook: holding" "$FAULT_LOGS/agg-a.log"; }
 attempts=0
 for ((try = 1; try <= 3; try++)); do
+	alive "$A" || { flog "A (pid $A) has exited"; break; }
 	wait_until 30 "A to hold partitions" eval '[ "$(grep -c "assigned [1-9]" "$FAULT_LOGS/agg-a.log")" -ge '"$try"' ]'
 	h0=$(held_a)
 	wait_until 60 "A to hold a batch" eval '[ "$(held_a)" -gt "$h0" ]'
