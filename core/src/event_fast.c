@@ -38,104 +38,31 @@
 #include "kx/timeutil.h"
 #include "kx/validate.h"
 
-/* Fields in contract order; the same list as event_json.c's. */
-enum field {
-	F_EVENT_ID,
-	F_EVENT_TYPE,
-	F_OCCURRED_AT,
-	F_SOURCE,
-	F_PROGRAMME,
-	F_GEO_AREA,
-	F_SDGS,
-	F_THEMES,
-	F_PAIRING_ID,
-	F_COOPERATION_TYPE,
-	F_MEMBERS,
-	F_PILOT_PROJECTS,
-	F_VISIT_ID,
-	F_VISIT_TYPE,
-	F_FORMAT,
-	F_HOST,
-	F_VISITORS,
-	F_START_DATE,
-	F_END_DATE,
-	F_PARTICIPANTS,
-	F_PRACTICE_ID,
-	F_TITLE,
-	F_ORIGIN,
-	F_PRODUCT_TYPE,
-	F_TRANSFER_ID,
-	F_ADOPTER,
-	F_BUDGET_EUR, /* v2; participants_by_sector is left to jansson */
-	F_REPORT_URL,
-	F_FOLLOW_UP,
-	F_URL,
-	F__COUNT
-};
+#include "event_fields_int.h"
 
-/* What a field's value must be. */
-enum kind { K_STRING, K_STRINGS, K_PARTY, K_PARTIES, K_COUNT, K_BUDGET };
+/*
+ * What each field's value must be. participants_by_sector (v2, a nested
+ * object) has none: the fast path leaves it to jansson.
+ */
+enum kind { K_NONE, K_STRING, K_STRINGS, K_PARTY, K_PARTIES, K_COUNT, K_BUDGET };
 
-/* clang-format off */
-#define FIELD(s, k) {s, sizeof(s) - 1, k}
-
-static const struct {
-	const char *name;
-	size_t len;
-	enum kind kind;
-} fields[F__COUNT] = {
-	FIELD("event_id", K_STRING), FIELD("event_type", K_STRING),
-	FIELD("occurred_at", K_STRING), FIELD("source", K_STRING),
-	FIELD("programme", K_STRING), FIELD("geo_area", K_STRING),
-	FIELD("sdgs", K_STRINGS), FIELD("themes", K_STRINGS),
-	FIELD("pairing_id", K_STRING), FIELD("cooperation_type", K_STRING),
-	FIELD("members", K_PARTIES), FIELD("pilot_projects", K_COUNT),
-	FIELD("visit_id", K_STRING), FIELD("visit_type", K_STRING),
-	FIELD("format", K_STRING), FIELD("host", K_PARTY),
-	FIELD("visitors", K_PARTIES), FIELD("start_date", K_STRING),
-	FIELD("end_date", K_STRING), FIELD("participants", K_COUNT),
-	FIELD("practice_id", K_STRING), FIELD("title", K_STRING),
-	FIELD("origin", K_PARTY), FIELD("product_type", K_STRING),
-	FIELD("transfer_id", K_STRING), FIELD("adopter", K_PARTY),
-	FIELD("budget_eur", K_BUDGET), FIELD("report_url", K_STRING),
-	FIELD("follow_up", K_STRING), FIELD("url", K_STRING),
-};
-/* clang-format on */
-
-#define B(f) ((uint32_t)1 << F_##f)
-#define COMMON_REQUIRED                                                        \
-	(B(EVENT_ID) | B(EVENT_TYPE) | B(OCCURRED_AT) | B(SOURCE) |            \
-	 B(PROGRAMME) | B(SDGS))
-#define COMMON_OPTIONAL (B(GEO_AREA) | B(THEMES))
-
-enum shape { SHAPE_PAIRING, SHAPE_VISIT, SHAPE_PRACTICE, SHAPE_TRANSFER };
-
-static const struct {
-	uint32_t required;
-	uint32_t allowed;
-} shapes[] = {
-	[SHAPE_PAIRING] = {COMMON_REQUIRED | B(PAIRING_ID) |
-				   B(COOPERATION_TYPE) | B(MEMBERS),
-			   COMMON_REQUIRED | COMMON_OPTIONAL | B(PAIRING_ID) |
-				   B(COOPERATION_TYPE) | B(MEMBERS) |
-				   B(PILOT_PROJECTS) | B(BUDGET_EUR)},
-	[SHAPE_VISIT] = {COMMON_REQUIRED | B(VISIT_ID) | B(VISIT_TYPE) |
-				 B(FORMAT) | B(HOST) | B(VISITORS) |
-				 B(START_DATE) | B(END_DATE),
-			 COMMON_REQUIRED | COMMON_OPTIONAL | B(VISIT_ID) |
-				 B(PAIRING_ID) | B(VISIT_TYPE) | B(FORMAT) |
-				 B(HOST) | B(VISITORS) | B(START_DATE) |
-				 B(END_DATE) | B(PARTICIPANTS) | B(REPORT_URL) |
-				 B(FOLLOW_UP)},
-	[SHAPE_PRACTICE] = {COMMON_REQUIRED | B(PRACTICE_ID) | B(TITLE) |
-				    B(ORIGIN) | B(PRODUCT_TYPE),
-			    COMMON_REQUIRED | COMMON_OPTIONAL | B(PRACTICE_ID) |
-				    B(TITLE) | B(ORIGIN) | B(PRODUCT_TYPE) |
-				    B(URL)},
-	[SHAPE_TRANSFER] = {COMMON_REQUIRED | B(TRANSFER_ID) | B(PRACTICE_ID) |
-				    B(ADOPTER),
-			    COMMON_REQUIRED | COMMON_OPTIONAL | B(TRANSFER_ID) |
-				    B(PRACTICE_ID) | B(ADOPTER)},
+static const enum kind kinds[F__COUNT] = {
+	[F_EVENT_ID] = K_STRING,	 [F_EVENT_TYPE] = K_STRING,
+	[F_OCCURRED_AT] = K_STRING,	 [F_SOURCE] = K_STRING,
+	[F_PROGRAMME] = K_STRING,	 [F_GEO_AREA] = K_STRING,
+	[F_SDGS] = K_STRINGS,		 [F_THEMES] = K_STRINGS,
+	[F_PAIRING_ID] = K_STRING,	 [F_COOPERATION_TYPE] = K_STRING,
+	[F_MEMBERS] = K_PARTIES,	 [F_PILOT_PROJECTS] = K_COUNT,
+	[F_VISIT_ID] = K_STRING,	 [F_VISIT_TYPE] = K_STRING,
+	[F_FORMAT] = K_STRING,		 [F_HOST] = K_PARTY,
+	[F_VISITORS] = K_PARTIES,	 [F_START_DATE] = K_STRING,
+	[F_END_DATE] = K_STRING,	 [F_PARTICIPANTS] = K_COUNT,
+	[F_PRACTICE_ID] = K_STRING,	 [F_TITLE] = K_STRING,
+	[F_ORIGIN] = K_PARTY,		 [F_PRODUCT_TYPE] = K_STRING,
+	[F_TRANSFER_ID] = K_STRING,	 [F_ADOPTER] = K_PARTY,
+	[F_BUDGET_EUR] = K_BUDGET,	 [F_REPORT_URL] = K_STRING,
+	[F_PARTICIPANTS_BY_SECTOR] = K_NONE, [F_FOLLOW_UP] = K_STRING,
+	[F_URL] = K_STRING,
 };
 
 /* A party's fields, in event_json.c's order. */
@@ -285,16 +212,16 @@ on_number(void *ctx, const char *s, size_t len)
 
 	/* 13 digits: a budget up to KX_BUDGET_MAX, which validate.c checks. */
 	if (sc->state != S_VALUE ||
-	    (fields[sc->field].kind != K_COUNT &&
-	     fields[sc->field].kind != K_BUDGET) ||
-	    len > (fields[sc->field].kind == K_COUNT ? 10u : 13u))
+	    (kinds[sc->field] != K_COUNT &&
+	     kinds[sc->field] != K_BUDGET) ||
+	    len > (kinds[sc->field] == K_COUNT ? 10u : 13u))
 		return 0;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return 0;
 		n = n * 10 + (s[i] - '0');
 	}
-	if (len == 0 || (fields[sc->field].kind == K_COUNT && n > INT32_MAX))
+	if (len == 0 || (kinds[sc->field] == K_COUNT && n > INT32_MAX))
 		return 0;
 	sc->count[sc->field] = n;
 	sc->present |= (uint32_t)1 << sc->field;
@@ -311,7 +238,7 @@ on_string(void *ctx, const unsigned char *s, size_t len)
 
 	switch (sc->state) {
 	case S_VALUE:
-		if (fields[f].kind != K_STRING)
+		if (kinds[f] != K_STRING)
 			return 0;
 		if (!(sc->str[f] = copy(sc, s, len)))
 			return 0;
@@ -339,16 +266,6 @@ on_string(void *ctx, const unsigned char *s, size_t len)
 }
 
 static int
-lookup(const unsigned char *key, size_t len)
-{
-	for (int f = 0; f < F__COUNT; f++)
-		if (fields[f].len == len && fields[f].name[0] == key[0] &&
-		    memcmp(fields[f].name, key, len) == 0)
-			return f;
-	return -1;
-}
-
-static int
 on_map_key(void *ctx, const unsigned char *key, size_t len)
 {
 	static const char *const names[P__COUNT] = {"name", "country", "kind",
@@ -358,8 +275,8 @@ on_map_key(void *ctx, const unsigned char *key, size_t len)
 	int f;
 
 	if (sc->state == S_KEY) {
-		if (len == 0 || (f = lookup(key, len)) < 0 ||
-		    (sc->seen & ((uint32_t)1 << f)))
+		if ((f = kx__event_field_lookup((const char *)key, len)) < 0 ||
+		    kinds[f] == K_NONE || (sc->seen & ((uint32_t)1 << f)))
 			return 0;
 		sc->seen |= (uint32_t)1 << f;
 		sc->field = f;
@@ -389,7 +306,7 @@ on_start_map(void *ctx)
 		sc->state = S_KEY;
 		return 1;
 	}
-	if ((sc->state == S_VALUE && fields[sc->field].kind == K_PARTY) ||
+	if ((sc->state == S_VALUE && kinds[sc->field] == K_PARTY) ||
 	    sc->state == S_PARTIES) {
 		sc->pseen = sc->ppresent = 0;
 		sc->state = S_PKEY;
@@ -424,7 +341,7 @@ on_end_map(void *ctx)
 	}
 	if (sc->state != S_PKEY)
 		return 0;
-	if (fields[f].kind == K_PARTIES) {
+	if (kinds[f] == K_PARTIES) {
 		/* A party in an array. */
 		if (!(p = vec_push(sc, sizeof(*p))) || end_party(sc, p))
 			return 0;
@@ -449,9 +366,9 @@ on_start_array(void *ctx)
 		return 0;
 	sc->vec.v = NULL;
 	sc->vec.n = sc->vec.cap = 0;
-	if (fields[sc->field].kind == K_STRINGS)
+	if (kinds[sc->field] == K_STRINGS)
 		sc->state = S_STRINGS;
-	else if (fields[sc->field].kind == K_PARTIES)
+	else if (kinds[sc->field] == K_PARTIES)
 		sc->state = S_PARTIES;
 	else
 		return 0;
@@ -635,20 +552,6 @@ take_transfer(struct scan *sc, struct kx_transfer *t)
 	t->adopter = *sc->party[F_ADOPTER];
 }
 
-static enum shape
-shape_of(enum kx_event_type type)
-{
-	switch (kx_event_type_family(type)) {
-	case KX_FAMILY_PAIRING:
-		return SHAPE_PAIRING;
-	case KX_FAMILY_VISIT:
-		return SHAPE_VISIT;
-	default:
-		return type == KX_EVENT_PRACTICE_DOCUMENTED ? SHAPE_PRACTICE
-							    : SHAPE_TRANSFER;
-	}
-}
-
 bool
 kx_event_fast_try(const char *line, size_t len, struct kx_arena *arena,
 		  struct kx_event *ev)
@@ -686,9 +589,9 @@ kx_event_fast_try(const char *line, size_t len, struct kx_arena *arena,
 	if (!(sc.present & B(EVENT_TYPE)) ||
 	    kx_event_type_parse(sc.str[F_EVENT_TYPE], &ev->type))
 		return false;
-	shape = shape_of(ev->type);
-	if ((sc.present & ~shapes[shape].allowed) ||
-	    (shapes[shape].required & ~sc.present))
+	shape = kx__event_shape_of(ev->type);
+	if ((sc.present & ~kx__event_shapes[shape].allowed) ||
+	    (kx__event_shapes[shape].required & ~sc.present))
 		return false;
 	if (take_common(&sc, ev))
 		return false;
