@@ -1,37 +1,39 @@
 /*
- * Partner JSON lines to struct kx_event through yajl's streaming parser.
+ * Partner JSON lines to struct kx_event through a scanner of its own.
  *
  * jansson builds a DOM (a hash table per object, a malloc per value) that
  * event_json.c then walks once; on the producer's lines that parse was
- * about 9 us of the 13 us a line cost. Here yajl's callbacks put each value
- * straight into its slot, every allocation (yajl's own included) comes
- * from the caller's arena, and the slots are then converted and validated
- * with the same helpers event_json.c uses.
+ * about 9 us of the 13 us a line cost. Here a small scanner (scan_line)
+ * reads the line's JSON in one pass and calls a callback per token, which
+ * puts each value straight into its slot; strings are copied (escapes
+ * decoded) into the caller's arena, and the slots are then converted and
+ * validated with the same helpers event_json.c uses. yajl did the scanning
+ * before, and cost more than all the rest of a line together: a general
+ * parser has to handle what plain() below has already ruled out.
  *
  * Invariant: kx_event_fast_try() returns true only for a line that
  * kx_event_parse_line() accepts, with the same event. Whatever it is not
  * sure of returns false, and kx_event_fast_parse_line() then asks
- * event_json.c, which words the reason. The conditions below are where
- * yajl and jansson differ, so they are left to jansson:
- *   - bytes below 0x20 (yajl also takes \v and \f as white space), a byte
- *     order mark, and invalid UTF-8 (yajl checks less than kx_utf8_check);
- *   - \u0000 and surrogate escapes (yajl turns a lone one into '?' or
- *     pairs it with anything, jansson rejects them);
+ * event_json.c, which words the reason. So these are left to jansson:
+ *   - bytes below 0x20 (so the only white space here is the space), a
+ *     byte order mark, and invalid UTF-8 (plain());
+ *   - \u0000 and surrogate escapes (plain()), and escapes JSON lacks;
  *   - numbers, except a plain integer of up to 10 digits in a count field
- *     (yajl's integer overflow check is not exact);
- *   - unknown fields, repeated keys, and every value of the wrong kind;
+ *     (13 for the budget), without a leading zero;
+ *   - unknown fields, repeated keys, and every value of the wrong kind or
+ *     nested where the contract has no object or array;
  *   - participants_by_sector (v2), a nested object;
- *   - anything but spaces after the line's object (yajl's own trailing
- *     garbage check lets an unfinished token pass: {...}"abc).
+ *   - any JSON syntax error, and anything but spaces after the line's
+ *     object.
  * The unit tests run event_json's whole table of lines and reasons through
- * kx_event_fast_parse_line(), and compare both paths' events and Avro
- * encodings line by line.
+ * kx_event_fast_parse_line(), the scanner's edge cases and 12k single-byte
+ * edits through both paths, and compare both paths' events and Avro
+ * encodings line by line; fuzz_json_line checks the invariant too.
  */
 #include "kx/event_fast.h"
 
 #include <stdint.h>
 #include <string.h>
-#include <yajl/yajl_parse.h>
 
 #include "kx/err.h"
 #include "kx/event_json.h"
@@ -105,47 +107,6 @@ struct scan {
 	bool peu;
 };
 
-/*
- * yajl's allocations come from the arena too. realloc needs the old size,
- * so each block starts with it.
- */
-#define HDR (sizeof(max_align_t))
-
-static void *
-arena_malloc(void *ctx, size_t n)
-{
-	char *p = kx_arena_alloc(ctx, HDR + n);
-
-	if (!p)
-		return NULL;
-	memcpy(p, &n, sizeof(n));
-	return p + HDR;
-}
-
-static void *
-arena_realloc(void *ctx, void *ptr, size_t n)
-{
-	size_t old;
-	char *p;
-
-	if (!ptr)
-		return arena_malloc(ctx, n);
-	memcpy(&old, (char *)ptr - HDR, sizeof(old));
-	if (n <= old)
-		return ptr;
-	if (!(p = arena_malloc(ctx, n)))
-		return NULL;
-	memcpy(p, ptr, old);
-	return p;
-}
-
-static void
-arena_free(void *ctx, void *ptr)
-{
-	(void)ctx;
-	(void)ptr;
-}
-
 static void *
 vec_push(struct scan *sc, size_t size)
 {
@@ -172,8 +133,9 @@ copy(struct scan *sc, const unsigned char *s, size_t len)
 }
 
 /*
- * Callbacks return 0 to stop yajl: the line then goes to jansson. A field
- * is taken as it comes; what it means is decided once the line is read.
+ * The scanner (scan_line) calls these for each token. They return 0 to
+ * stop it: the line then goes to jansson. A field is taken as it comes;
+ * what it means is decided once the line is read.
  */
 static int
 on_null(void *ctx)
@@ -395,11 +357,246 @@ on_end_array(void *ctx)
 	return 1;
 }
 
-static const yajl_callbacks callbacks = {
-	on_null,   on_boolean,   NULL,         NULL,
-	on_number, on_string,    on_start_map, on_map_key,
-	on_end_map, on_start_array, on_end_array,
-};
+/* How deep containers nest in a line the callbacks take: event, array, party. */
+#define MAX_DEPTH 3
+
+static const unsigned char *
+skip_spaces(const unsigned char *p, const unsigned char *end)
+{
+	/* plain() has let no other white space through. */
+	while (p < end && *p == ' ')
+		p++;
+	return p;
+}
+
+static unsigned
+hex4(const unsigned char *p)
+{
+	unsigned cp = 0;
+
+	for (int k = 0; k < 4; k++) {
+		unsigned char c = p[k];
+		cp = cp * 16 + (c <= '9'   ? (unsigned)(c - '0')
+				: c <= 'F' ? (unsigned)(c - 'A' + 10)
+					   : (unsigned)(c - 'a' + 10));
+	}
+	return cp;
+}
+
+/*
+ * Reads the string whose opening quote is at *pp and passes its decoded
+ * bytes to on_key or on_string. plain() has checked every \u escape
+ * already (four hex digits, neither NUL nor a surrogate). Returns 0 to stop.
+ */
+static int
+scan_string(struct scan *sc, const unsigned char **pp,
+	    const unsigned char *end, bool key)
+{
+	const unsigned char *p = *pp + 1, *start = p;
+	unsigned char *buf, *out;
+
+	while (p < end && *p != '"' && *p != '\\')
+		p++;
+	if (p == end)
+		return 0;
+	if (*p == '"') {
+		*pp = p + 1;
+		return key ? on_map_key(sc, start, (size_t)(p - start))
+			   : on_string(sc, start, (size_t)(p - start));
+	}
+	/* Escapes: decoded text is never longer than its source. */
+	if (!(buf = kx_arena_alloc(sc->arena, (size_t)(end - start))))
+		return 0;
+	memcpy(buf, start, (size_t)(p - start));
+	out = buf + (p - start);
+	while (p < end && *p != '"') {
+		unsigned cp;
+
+		if (*p != '\\') {
+			*out++ = *p++;
+			continue;
+		}
+		if (++p == end)
+			return 0;
+		switch (*p++) {
+		case '"':
+			*out++ = '"';
+			break;
+		case '\\':
+			*out++ = '\\';
+			break;
+		case '/':
+			*out++ = '/';
+			break;
+		case 'b':
+			*out++ = '\b';
+			break;
+		case 'f':
+			*out++ = '\f';
+			break;
+		case 'n':
+			*out++ = '\n';
+			break;
+		case 'r':
+			*out++ = '\r';
+			break;
+		case 't':
+			*out++ = '\t';
+			break;
+		case 'u':
+			cp = hex4(p);
+			p += 4;
+			if (cp < 0x80) {
+				*out++ = (unsigned char)cp;
+			} else if (cp < 0x800) {
+				*out++ = (unsigned char)(0xC0 | (cp >> 6));
+				*out++ = (unsigned char)(0x80 | (cp & 0x3F));
+			} else {
+				*out++ = (unsigned char)(0xE0 | (cp >> 12));
+				*out++ = (unsigned char)(0x80 |
+							 ((cp >> 6) & 0x3F));
+				*out++ = (unsigned char)(0x80 | (cp & 0x3F));
+			}
+			break;
+		default:
+			return 0; /* not a JSON escape: jansson words it */
+		}
+	}
+	if (p == end)
+		return 0;
+	*pp = p + 1;
+	return key ? on_map_key(sc, buf, (size_t)(out - buf))
+		   : on_string(sc, buf, (size_t)(out - buf));
+}
+
+/*
+ * Reads a number token. Anything but a plain integer is refused by
+ * on_number anyway; a leading zero (not JSON) is refused here.
+ */
+static int
+scan_number(struct scan *sc, const unsigned char **pp,
+	    const unsigned char *end)
+{
+	const unsigned char *p = *pp, *start = p;
+
+	while (p < end && ((*p >= '0' && *p <= '9') || *p == '-' ||
+			   *p == '+' || *p == '.' || *p == 'e' || *p == 'E'))
+		p++;
+	if (*start == '0' && p - start > 1)
+		return 0;
+	*pp = p;
+	return on_number(sc, (const char *)start, (size_t)(p - start));
+}
+
+static int
+scan_literal(struct scan *sc, const unsigned char **pp,
+	     const unsigned char *end)
+{
+	const unsigned char *p = *pp;
+	size_t left = (size_t)(end - p);
+
+	if (left >= 4 && memcmp(p, "null", 4) == 0) {
+		*pp = p + 4;
+		return on_null(sc);
+	}
+	if (left >= 4 && memcmp(p, "true", 4) == 0) {
+		*pp = p + 4;
+		return on_boolean(sc, 1);
+	}
+	if (left >= 5 && memcmp(p, "false", 5) == 0) {
+		*pp = p + 5;
+		return on_boolean(sc, 0);
+	}
+	return 0;
+}
+
+/*
+ * The JSON grammar over the line, calling the callbacks above; what
+ * follows a token is checked before the next one is read (no trailing
+ * commas, a colon after each key). Returns true when the line's object
+ * was read to its closing brace (state S_DONE) with only spaces after it.
+ */
+static bool
+scan_line(struct scan *sc, const char *line, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)line;
+	const unsigned char *end = p + len;
+	unsigned char stack[MAX_DEPTH];
+	int depth = 0;
+
+	p = skip_spaces(p, end);
+value:
+	if (p == end)
+		return false;
+	switch (*p) {
+	case '{':
+		if (depth == MAX_DEPTH || !on_start_map(sc))
+			return false;
+		stack[depth++] = '{';
+		p = skip_spaces(p + 1, end);
+		if (p < end && *p == '}')
+			goto close;
+		goto key;
+	case '[':
+		if (depth == MAX_DEPTH || !on_start_array(sc))
+			return false;
+		stack[depth++] = '[';
+		p = skip_spaces(p + 1, end);
+		if (p < end && *p == ']')
+			goto close;
+		goto value;
+	case '"':
+		if (!scan_string(sc, &p, end, false))
+			return false;
+		break;
+	case 't':
+	case 'f':
+	case 'n':
+		if (!scan_literal(sc, &p, end))
+			return false;
+		break;
+	default:
+		if (!(*p >= '0' && *p <= '9') && *p != '-')
+			return false;
+		if (!scan_number(sc, &p, end))
+			return false;
+		break;
+	}
+next:
+	/* After a value: a comma, or the end of the container. */
+	p = skip_spaces(p, end);
+	if (p == end || depth == 0)
+		return false;
+	if (*p == ',') {
+		p = skip_spaces(p + 1, end);
+		if (stack[depth - 1] == '{')
+			goto key;
+		goto value;
+	}
+close:
+	if (*p != (stack[depth - 1] == '{' ? '}' : ']'))
+		return false;
+	p++;
+	if (stack[--depth] == '[') {
+		if (!on_end_array(sc))
+			return false;
+		goto next;
+	}
+	if (on_end_map(sc))
+		goto next;
+	/* on_end_map stops at the line's own closing brace. */
+	if (depth != 0 || sc->state != S_DONE)
+		return false;
+	return skip_spaces(p, end) == end;
+key:
+	if (p == end || *p != '"' || !scan_string(sc, &p, end, true))
+		return false;
+	p = skip_spaces(p, end);
+	if (p == end || *p != ':')
+		return false;
+	p = skip_spaces(p + 1, end);
+	goto value;
+}
 
 /*
  * True when nothing in the line needs jansson's judgement before yajl
@@ -556,9 +753,7 @@ bool
 kx_event_fast_try(const char *line, size_t len, struct kx_arena *arena,
 		  struct kx_event *ev)
 {
-	yajl_alloc_funcs af = {arena_malloc, arena_realloc, arena_free, arena};
 	struct scan sc;
-	yajl_handle h;
 	enum shape shape;
 	int rc = 0;
 
@@ -567,23 +762,8 @@ kx_event_fast_try(const char *line, size_t len, struct kx_arena *arena,
 	memset(&sc, 0, sizeof(sc));
 	sc.arena = arena;
 	sc.state = S_START;
-	if (!(h = yajl_alloc(&callbacks, &af, &sc)))
+	if (!scan_line(&sc, line, len))
 		return false;
-	/* kx_utf8_check has been stricter than yajl's own check already. */
-	yajl_config(h, yajl_dont_validate_strings, 1);
-	/*
-	 * The callback of the object's closing brace stops yajl there, and
-	 * what follows must be spaces: yajl's own trailing garbage check lexes
-	 * one token and lets an unfinished one pass ({...}"abc).
-	 */
-	if (yajl_parse(h, (const unsigned char *)line, len) !=
-		    yajl_status_client_canceled ||
-	    sc.state != S_DONE)
-		return false;
-	for (size_t i = yajl_get_bytes_consumed(h); i < len; i++)
-		if (line[i] != ' ')
-			return false;
-	/* yajl_free() would only hand its memory back to the arena. */
 
 	memset(ev, 0, sizeof(*ev));
 	if (!(sc.present & B(EVENT_TYPE)) ||

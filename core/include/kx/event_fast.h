@@ -1,6 +1,6 @@
 /*
- * The fast path of kx_event_parse_line(): partner JSON lines read with
- * yajl's streaming parser straight into a struct kx_event, with no DOM.
+ * The fast path of kx_event_parse_line(): partner JSON lines read by a
+ * one-pass scanner straight into a struct kx_event, with no DOM.
  *
  * It decides only what it is sure of. A line it accepts is one that
  * kx_event_parse_line() accepts too, and the event is the same; any other
