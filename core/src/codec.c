@@ -2781,7 +2781,7 @@ check_items(struct ectx *e, const struct mfield *f, const void *base,
 }
 
 /* True when the model value at off counts as absent (written as null). */
-static bool
+static inline bool
 is_absent(const struct mfield *f, const void *base, size_t off)
 {
 	const void *p = (const char *)base + off;
@@ -2807,6 +2807,10 @@ is_absent(const struct mfield *f, const void *base, size_t off)
  * value is written, or a negative code when the schema cannot have it so.
  */
 static int
+check_absent(struct ectx *e, const struct mfield *f, const struct slot *s,
+	     int shape);
+
+static inline int
 check_null(struct ectx *e, const struct mfield *f, const struct slot *s,
 	   const void *base, int shape)
 {
@@ -2814,6 +2818,16 @@ check_null(struct ectx *e, const struct mfield *f, const struct slot *s,
 
 	if (off != NO_OFF && !is_absent(f, base, off))
 		return 0;
+	return check_absent(e, f, s, shape);
+}
+
+/* check_null's answer for a field that is absent. */
+static int
+check_absent(struct ectx *e, const struct mfield *f, const struct slot *s,
+	     int shape)
+{
+	size_t off = f->off[shape];
+
 	if (off != NO_OFF && (f->required & (1u << shape)))
 		return efail(e, KX_EINVAL, f->name, -1, "required");
 	if (s->null_branch < 0)
@@ -3023,12 +3037,10 @@ put_header(uint8_t *p, int32_t id)
  * message that has already passed the size limit from growing further.
  */
 static int
-reserve(struct ectx *e, size_t n)
+grow_out(struct ectx *e, size_t n)
 {
 	struct kx_buf *b = e->out;
 
-	if (b->cap - b->len > n)
-		return 0;
 	if (b->len - e->start > HEADER_LEN + KX_CODEC_MAX_MESSAGE)
 		return fail(e->errbuf, e->errlen, KX_ETOOLONG,
 			    "encoded event is over the %zu-byte limit",
@@ -3037,6 +3049,13 @@ reserve(struct ectx *e, size_t n)
 		return fail(e->errbuf, e->errlen, KX_ENOMEM,
 			    "cannot grow the output");
 	return 0;
+}
+
+/* The common case inline: there is room already. */
+static inline int
+reserve(struct ectx *e, size_t n)
+{
+	return e->out->cap - e->out->len > n ? 0 : grow_out(e, n);
 }
 
 /* An Avro int or long: zig-zag, then a little-endian base-128 varint. */
