@@ -1926,12 +1926,14 @@ pick(uint64_t *st, int n)
 	return (int)(rnd64(st) % (uint64_t)n);
 }
 
+/* Longer than 127 bytes, so its length takes two varint bytes. */
+static const char long_text[] =
+	"Association of Cities and Regions for Sustainable Resource "
+	"Management in the Mediterranean, the Adriatic and the Black Sea";
+
 static const char *const text_pool[] = {
 	"", "a", "partner.crm-1", "Київ", "北京 — São Paulo", "IURC-LAC-2025-007",
-	"https://iurc.eu/visits/zürich-2025.pdf",
-	/* Longer than 127 bytes, so its length takes two varint bytes. */
-	"Association of Cities and Regions for Sustainable Resource "
-	"Management in the Mediterranean, the Adriatic and the Black Sea",
+	"https://iurc.eu/visits/zürich-2025.pdf", long_text,
 };
 
 static const char *const source_pool[] = {"kx", "partner.crm-1",
