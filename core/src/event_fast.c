@@ -1,32 +1,33 @@
 /*
- * Partner JSON lines to struct kx_event through a scanner of its own.
+ * Partner JSON lines to struct kx_event, tokenized by jsmn.
  *
  * jansson builds a DOM (a hash table per object, a malloc per value) that
  * event_json.c then walks once; on the producer's lines that parse was
- * about 9 us of the 13 us a line cost. Here a small scanner (scan_line)
- * reads the line's JSON in one pass and calls a callback per token, which
- * puts each value straight into its slot; strings are copied (escapes
- * decoded) into the caller's arena, and the slots are then converted and
- * validated with the same helpers event_json.c uses. yajl did the scanning
- * before, and cost more than all the rest of a line together: a general
- * parser has to handle what plain() below has already ruled out.
+ * about 9 us of the 13 us a line cost. Here jsmn (header-only, no
+ * allocation) tokenizes the line into an array on the stack, and
+ * walk_value() calls a callback per token, which puts each value straight
+ * into its slot; strings are copied (escapes decoded) into the caller's
+ * arena, and the slots are then converted and validated with the same
+ * helpers event_json.c uses. jsmn does the grammar; this file checks what
+ * jsmn leaves open (the separators between tokens, each primitive exactly)
+ * and decodes escapes, which jsmn does not.
  *
  * Invariant: kx_event_fast_try() returns true only for a line that
  * kx_event_parse_line() accepts, with the same event. Whatever it is not
  * sure of returns false, and kx_event_fast_parse_line() then asks
  * event_json.c, which words the reason. So these are left to jansson:
- *   - bytes below 0x20 (so the only white space here is the space), a
- *     byte order mark, and invalid UTF-8 (plain());
- *   - \u0000 and surrogate escapes (plain()), and escapes JSON lacks;
+ *   - bytes below 0x20 (so the only white space here is the space) and
+ *     invalid UTF-8 (plain());
+ *   - \u0000 and surrogate escapes (unescape());
  *   - numbers, except a plain integer of up to 10 digits in a count field
  *     (13 for the budget), without a leading zero;
  *   - unknown fields, repeated keys, and every value of the wrong kind or
  *     nested where the contract has no object or array;
  *   - participants_by_sector (v2), a nested object;
- *   - any JSON syntax error, and anything but spaces after the line's
- *     object.
+ *   - any JSON syntax error, anything but spaces after the line's
+ *     object, and lines of more than MAX_TOKENS tokens.
  * The unit tests run event_json's whole table of lines and reasons through
- * kx_event_fast_parse_line(), the scanner's edge cases and 12k single-byte
+ * kx_event_fast_parse_line(), the grammar's edge cases and 12k single-byte
  * edits through both paths, and compare both paths' events and Avro
  * encodings line by line; fuzz_json_line checks the invariant too.
  */
@@ -41,6 +42,12 @@
 #include "kx/validate.h"
 
 #include "event_fields_int.h"
+
+/* jsmn is header-only: its parser is compiled here, for this file alone. */
+#define JSMN_STATIC
+#define JSMN_STRICT
+#define JSMN_PARENT_LINKS
+#include <jsmn.h>
 
 /*
  * What each field's value must be. participants_by_sector (v2, a nested
@@ -133,7 +140,7 @@ copy(struct scan *sc, const unsigned char *s, size_t len)
 }
 
 /*
- * The scanner (scan_line) calls these for each token. They return 0 to
+ * walk_value() calls these for each token. They return 0 to
  * stop it: the line then goes to jansson. A field is taken as it comes;
  * what it means is decided once the line is read.
  */
@@ -357,76 +364,108 @@ on_end_array(void *ctx)
 	return 1;
 }
 
-/* How deep containers nest in a line the callbacks take: event, array, party. */
+/*
+ * How deep containers nest in a line the callbacks take: event, array,
+ * party. The token array holds the largest event a partner plausibly
+ * sends (each party is 9 tokens); a line with more tokens goes to jansson.
+ */
 #define MAX_DEPTH 3
+#define MAX_TOKENS 1024
 
-static const unsigned char *
-skip_spaces(const unsigned char *p, const unsigned char *end)
+/*
+ * jsmn reads the grammar; what it leaves unchecked is checked here. Its
+ * strict mode still lets separators pass that JSON does not have (a
+ * missing or trailing comma, a second colon), so the text between two
+ * tokens is matched against the one separator expected there; and its
+ * primitives are any run of bytes that starts like a number or a literal.
+ */
+struct walk {
+	const char *js;
+	const jsmntok_t *tok;
+	int n, i;
+	int pos;      /* just after the last token walked */
+	bool escapes; /* the line has a backslash */
+};
+
+/* The text from..to is spaces, then sep (unless 0), then spaces. */
+static inline bool
+gap(const char *js, int from, int to, char sep)
 {
-	/* plain() has let no other white space through. */
-	while (p < end && *p == ' ')
-		p++;
-	return p;
+	/* Most lines have no spaces between tokens. */
+	if (to - from == (sep != 0) && (!sep || js[from] == sep))
+		return true;
+	while (from < to && js[from] == ' ')
+		from++;
+	if (sep) {
+		if (from == to || js[from] != sep)
+			return false;
+		from++;
+		while (from < to && js[from] == ' ')
+			from++;
+	}
+	return from == to;
 }
 
-static unsigned
-hex4(const unsigned char *p)
+/* The next token, which must follow sep (a string's span has its quotes). */
+static inline const jsmntok_t *
+next_token(struct walk *w, char sep)
 {
-	unsigned cp = 0;
+	const jsmntok_t *t;
 
-	for (int k = 0; k < 4; k++) {
-		unsigned char c = p[k];
-		cp = cp * 16 + (c <= '9'   ? (unsigned)(c - '0')
-				: c <= 'F' ? (unsigned)(c - 'A' + 10)
-					   : (unsigned)(c - 'a' + 10));
-	}
-	return cp;
+	if (w->i == w->n)
+		return NULL;
+	t = &w->tok[w->i++];
+	if (!gap(w->js, w->pos, t->start - (t->type == JSMN_STRING), sep))
+		return NULL;
+	w->pos = t->end + (t->type == JSMN_STRING);
+	return t;
+}
+
+static int
+on_primitive(struct scan *sc, const char *s, size_t len)
+{
+	if (len == 4 && memcmp(s, "null", 4) == 0)
+		return on_null(sc);
+	if (len == 4 && memcmp(s, "true", 4) == 0)
+		return on_boolean(sc, 1);
+	if (len == 5 && memcmp(s, "false", 5) == 0)
+		return on_boolean(sc, 0);
+	/* on_number takes digits only; JSON has no leading zero. */
+	if (s[0] == '0' && len > 1)
+		return 0;
+	return on_number(sc, s, len);
 }
 
 /*
- * Reads the string whose opening quote is at *pp and passes its decoded
- * bytes to on_key or on_string. plain() has checked every \u escape
- * already (four hex digits, neither NUL nor a surrogate). Returns 0 to stop.
+ * A string token's bytes, with its escapes decoded into the arena (the
+ * text is never longer than its source). jsmn only checks an escape's
+ * letter; \u0000 and surrogates (jansson refuses the one, pairs the
+ * others) and whatever else is unsure give NULL: the line goes to jansson.
  */
-static int
-scan_string(struct scan *sc, const unsigned char **pp,
-	    const unsigned char *end, bool key)
+static const unsigned char *
+unescape(struct kx_arena *arena, const unsigned char *p, size_t *len)
 {
-	const unsigned char *p = *pp + 1, *start = p;
+	const unsigned char *end = p + *len, *q;
 	unsigned char *buf, *out;
 
-	while (p < end && *p != '"' && *p != '\\')
-		p++;
-	if (p == end)
-		return 0;
-	if (*p == '"') {
-		*pp = p + 1;
-		return key ? on_map_key(sc, start, (size_t)(p - start))
-			   : on_string(sc, start, (size_t)(p - start));
-	}
-	/* Escapes: decoded text is never longer than its source. */
-	if (!(buf = kx_arena_alloc(sc->arena, (size_t)(end - start))))
-		return 0;
-	memcpy(buf, start, (size_t)(p - start));
-	out = buf + (p - start);
-	while (p < end && *p != '"') {
-		unsigned cp;
+	if (!(out = buf = kx_arena_alloc(arena, *len)))
+		return NULL;
+	for (;;) {
+		unsigned cp = 0;
 
-		if (*p != '\\') {
-			*out++ = *p++;
-			continue;
-		}
-		if (++p == end)
-			return 0;
-		switch (*p++) {
+		if (!(q = memchr(p, '\\', (size_t)(end - p))))
+			q = end;
+		memcpy(out, p, (size_t)(q - p));
+		out += q - p;
+		if ((p = q) == end)
+			break;
+		if (end - p < 2)
+			return NULL;
+		switch (p[1]) {
 		case '"':
-			*out++ = '"';
-			break;
 		case '\\':
-			*out++ = '\\';
-			break;
 		case '/':
-			*out++ = '/';
+			*out++ = p[1];
 			break;
 		case 'b':
 			*out++ = '\b';
@@ -444,8 +483,21 @@ scan_string(struct scan *sc, const unsigned char **pp,
 			*out++ = '\t';
 			break;
 		case 'u':
-			cp = hex4(p);
-			p += 4;
+			if (end - p < 6)
+				return NULL;
+			for (int k = 2; k < 6; k++) {
+				unsigned char c = p[k];
+				unsigned d =
+					c >= '0' && c <= '9'   ? c - '0'
+					: c >= 'a' && c <= 'f' ? c - 'a' + 10
+					: c >= 'A' && c <= 'F' ? c - 'A' + 10
+							       : 16;
+				if (d == 16)
+					return NULL;
+				cp = cp * 16 + d;
+			}
+			if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF))
+				return NULL;
 			if (cp < 0x80) {
 				*out++ = (unsigned char)cp;
 			} else if (cp < 0x800) {
@@ -457,161 +509,117 @@ scan_string(struct scan *sc, const unsigned char **pp,
 							 ((cp >> 6) & 0x3F));
 				*out++ = (unsigned char)(0x80 | (cp & 0x3F));
 			}
-			break;
+			p += 6;
+			continue;
 		default:
-			return 0; /* not a JSON escape: jansson words it */
+			return NULL;
 		}
+		p += 2;
 	}
-	if (p == end)
-		return 0;
-	*pp = p + 1;
-	return key ? on_map_key(sc, buf, (size_t)(out - buf))
-		   : on_string(sc, buf, (size_t)(out - buf));
+	*len = (size_t)(out - buf);
+	return buf;
+}
+
+/* A string token's bytes: see unescape(). */
+static inline const unsigned char *
+string_of(struct scan *sc, const struct walk *w, const jsmntok_t *t,
+	  size_t *len)
+{
+	const unsigned char *s = (const unsigned char *)w->js + t->start;
+
+	*len = (size_t)(t->end - t->start);
+	if (!w->escapes || !memchr(s, '\\', *len))
+		return s;
+	return unescape(sc->arena, s, len);
 }
 
 /*
- * Reads a number token. Anything but a plain integer is refused by
- * on_number anyway; a leading zero (not JSON) is refused here.
+ * Walks the value at the next token and its children, calling the
+ * callbacks. Returns 0 to stop, as they do.
  */
 static int
-scan_number(struct scan *sc, const unsigned char **pp,
-	    const unsigned char *end)
+walk_value(struct scan *sc, struct walk *w, int depth, char sep)
 {
-	const unsigned char *p = *pp, *start = p;
+	const jsmntok_t *t = next_token(w, sep), *k;
+	const unsigned char *s;
+	size_t len;
 
-	while (p < end && ((*p >= '0' && *p <= '9') || *p == '-' ||
-			   *p == '+' || *p == '.' || *p == 'e' || *p == 'E'))
-		p++;
-	if (*start == '0' && p - start > 1)
+	if (!t)
 		return 0;
-	*pp = p;
-	return on_number(sc, (const char *)start, (size_t)(p - start));
-}
-
-static int
-scan_literal(struct scan *sc, const unsigned char **pp,
-	     const unsigned char *end)
-{
-	const unsigned char *p = *pp;
-	size_t left = (size_t)(end - p);
-
-	if (left >= 4 && memcmp(p, "null", 4) == 0) {
-		*pp = p + 4;
-		return on_null(sc);
-	}
-	if (left >= 4 && memcmp(p, "true", 4) == 0) {
-		*pp = p + 4;
-		return on_boolean(sc, 1);
-	}
-	if (left >= 5 && memcmp(p, "false", 5) == 0) {
-		*pp = p + 5;
-		return on_boolean(sc, 0);
-	}
-	return 0;
-}
-
-/*
- * The JSON grammar over the line, calling the callbacks above; what
- * follows a token is checked before the next one is read (no trailing
- * commas, a colon after each key). Returns true when the line's object
- * was read to its closing brace (state S_DONE) with only spaces after it.
- */
-static bool
-scan_line(struct scan *sc, const char *line, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)line;
-	const unsigned char *end = p + len;
-	unsigned char stack[MAX_DEPTH];
-	int depth = 0;
-
-	p = skip_spaces(p, end);
-value:
-	if (p == end)
-		return false;
-	switch (*p) {
-	case '{':
+	switch (t->type) {
+	case JSMN_STRING:
+		return t->size == 0 && (s = string_of(sc, w, t, &len)) &&
+		       on_string(sc, s, len);
+	case JSMN_PRIMITIVE:
+		return t->size == 0 &&
+		       on_primitive(sc, w->js + t->start,
+				    (size_t)(t->end - t->start));
+	case JSMN_OBJECT:
 		if (depth == MAX_DEPTH || !on_start_map(sc))
-			return false;
-		stack[depth++] = '{';
-		p = skip_spaces(p + 1, end);
-		if (p < end && *p == '}')
-			goto close;
-		goto key;
-	case '[':
+			return 0;
+		w->pos = t->start + 1;
+		for (int j = 0; j < t->size; j++) {
+			if (!(k = next_token(w, j ? ',' : 0)) ||
+			    k->type != JSMN_STRING || k->size != 1 ||
+			    !(s = string_of(sc, w, k, &len)) ||
+			    !on_map_key(sc, s, len) ||
+			    !walk_value(sc, w, depth + 1, ':'))
+				return 0;
+		}
+		if (!gap(w->js, w->pos, t->end - 1, 0))
+			return 0;
+		w->pos = t->end;
+		/* on_end_map stops at the line's own closing brace. */
+		return on_end_map(sc) || (depth == 0 && sc->state == S_DONE);
+	case JSMN_ARRAY:
 		if (depth == MAX_DEPTH || !on_start_array(sc))
-			return false;
-		stack[depth++] = '[';
-		p = skip_spaces(p + 1, end);
-		if (p < end && *p == ']')
-			goto close;
-		goto value;
-	case '"':
-		if (!scan_string(sc, &p, end, false))
-			return false;
-		break;
-	case 't':
-	case 'f':
-	case 'n':
-		if (!scan_literal(sc, &p, end))
-			return false;
-		break;
+			return 0;
+		w->pos = t->start + 1;
+		for (int j = 0; j < t->size; j++)
+			if (!walk_value(sc, w, depth + 1, j ? ',' : 0))
+				return 0;
+		if (!gap(w->js, w->pos, t->end - 1, 0))
+			return 0;
+		w->pos = t->end;
+		return on_end_array(sc);
 	default:
-		if (!(*p >= '0' && *p <= '9') && *p != '-')
-			return false;
-		if (!scan_number(sc, &p, end))
-			return false;
-		break;
+		return 0;
 	}
-next:
-	/* After a value: a comma, or the end of the container. */
-	p = skip_spaces(p, end);
-	if (p == end || depth == 0)
-		return false;
-	if (*p == ',') {
-		p = skip_spaces(p + 1, end);
-		if (stack[depth - 1] == '{')
-			goto key;
-		goto value;
-	}
-close:
-	if (*p != (stack[depth - 1] == '{' ? '}' : ']'))
-		return false;
-	p++;
-	if (stack[--depth] == '[') {
-		if (!on_end_array(sc))
-			return false;
-		goto next;
-	}
-	if (on_end_map(sc))
-		goto next;
-	/* on_end_map stops at the line's own closing brace. */
-	if (depth != 0 || sc->state != S_DONE)
-		return false;
-	return skip_spaces(p, end) == end;
-key:
-	if (p == end || *p != '"' || !scan_string(sc, &p, end, true))
-		return false;
-	p = skip_spaces(p, end);
-	if (p == end || *p != ':')
-		return false;
-	p = skip_spaces(p + 1, end);
-	goto value;
 }
 
 /*
- * True when nothing in the line needs jansson's judgement before yajl
- * reads it: see the file comment.
+ * True when the line is one JSON object, with only spaces around it, that
+ * the callbacks took to its end (state S_DONE).
  */
 static bool
-plain(const char *line, size_t len)
+read_line(struct scan *sc, const char *line, size_t len, bool escapes)
+{
+	jsmntok_t tok[MAX_TOKENS];
+	jsmn_parser parser;
+	struct walk w = {.js = line, .tok = tok, .escapes = escapes};
+
+	jsmn_init(&parser);
+	if ((w.n = jsmn_parse(&parser, line, len, tok, MAX_TOKENS)) < 1)
+		return false;
+	return walk_value(sc, &w, 0, 0) && sc->state == S_DONE && w.i == w.n &&
+	       gap(line, w.pos, (int)len, 0);
+}
+
+/*
+ * True when nothing in the line needs jansson's judgement before jsmn
+ * reads it (see the file comment); *escapes tells whether it has a
+ * backslash.
+ */
+static bool
+plain(const char *line, size_t len, bool *escapes)
 {
 	const unsigned char *s = (const unsigned char *)line;
 	const uint64_t ones = UINT64_C(0x0101010101010101);
 	const uint64_t highs = UINT64_C(0x8080808080808080);
 	const uint64_t slashes = UINT64_C(0x5c5c5c5c5c5c5c5c);
 
+	*escapes = false;
 	for (size_t i = 0; i < len; i++) {
-		unsigned cp = 0;
 		uint64_t w, x;
 
 		/*
@@ -630,27 +638,8 @@ plain(const char *line, size_t len)
 			break;
 		if (s[i] < 0x20)
 			return false;
-		if (s[i] != '\\')
-			continue;
-		if (++i == len)
-			return false;
-		if (s[i] != 'u')
-			continue;
-		if (len - i < 5)
-			return false;
-		for (int k = 1; k <= 4; k++) {
-			unsigned char c = s[i + k];
-			unsigned d = c >= '0' && c <= '9'   ? c - '0'
-				     : c >= 'a' && c <= 'f' ? c - 'a' + 10
-				     : c >= 'A' && c <= 'F' ? c - 'A' + 10
-							    : 16;
-			if (d == 16)
-				return false;
-			cp = cp * 16 + d;
-		}
-		if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += 4;
+		if (s[i] == '\\')
+			*escapes = true;
 	}
 	return kx_utf8_check(line, len) == len;
 }
@@ -755,14 +744,15 @@ kx_event_fast_try(const char *line, size_t len, struct kx_arena *arena,
 {
 	struct scan sc;
 	enum shape shape;
+	bool escapes;
 	int rc = 0;
 
-	if (len == 0 || len > KX_LINE_MAX || !plain(line, len))
+	if (len == 0 || len > KX_LINE_MAX || !plain(line, len, &escapes))
 		return false;
 	memset(&sc, 0, sizeof(sc));
 	sc.arena = arena;
 	sc.state = S_START;
-	if (!scan_line(&sc, line, len))
+	if (!read_line(&sc, line, len, escapes))
 		return false;
 
 	memset(ev, 0, sizeof(*ev));

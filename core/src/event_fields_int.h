@@ -1,7 +1,7 @@
 /*
  * The fields of a partner event line, private to the core and shared by
  * its two parsers, event_json.c (jansson, which words every reason) and
- * event_fast.c (its own scanner): their names in contract order, which is also the
+ * event_fast.c (jsmn): their names in contract order, which is also the
  * order of their checks, and the fields each shape of event requires and
  * allows. One list, so the two parsers cannot drift apart.
  */

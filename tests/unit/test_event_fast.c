@@ -325,13 +325,14 @@ edit_good(const char *what, const char *with)
 }
 
 /*
- * The scanner's own JSON grammar, at the places where a hand-written one
- * could differ from jansson: white space, escapes (in keys too), numbers,
- * literals, separators and nesting. Whatever it takes must be jansson's
- * event; whether it takes a line is said where it matters.
+ * The JSON grammar at the places where the fast path could differ from
+ * jansson: white space, escapes (in keys too), numbers, literals,
+ * separators and nesting, and what jsmn's strict mode still lets through
+ * (separators, primitives). Whatever it takes must be jansson's event;
+ * whether it takes a line is said where it matters.
  */
 static void
-test_event_fast__scanner_edge_cases(void **state)
+test_event_fast__json_edge_cases(void **state)
 {
 	static const struct {
 		const char *what, *with;
@@ -380,6 +381,25 @@ test_event_fast__scanner_edge_cases(void **state)
 		{"{\"name\":\"Lisboa\"", "{{\"name\":\"Lisboa\"", 0},
 		{"\"geo_area\":\"LAC\"", "\"geo_area\":{\"a\":[{}]}", 0},
 		{"\"geo_area\":\"LAC\"", "\"geo_area\":\"LAC", 0},
+		/* What jsmn's strict mode lets through. */
+		{"{\"event_id\"", "{,\"event_id\"", 0},
+		{",\"programme\"", " \"programme\"", 0},
+		{"\"source\":\"iurc-crm\"", "\"source\":\"iurc-crm\":\"x\"", 0},
+		{"\"themes\":[\"circular-economy\"]",
+		 "\"themes\":[,\"circular-economy\"]", 0},
+		{"\"themes\":[\"circular-economy\"]",
+		 "\"themes\":[\"circular-economy\":\"x\"]", 0},
+		{"\"pilot_projects\":3", "\"pilot_projects\":3 4", 0},
+		{"\"pilot_projects\":3", "\"pilot_projects\":", 0},
+		{"\"pilot_projects\":3", "\"pilot_projects\":tru", 0},
+		{"\"pilot_projects\":3", "\"pilot_projects\":1.2.3", 0},
+		{"\"pilot_projects\":3", "\"pilot_projects\":3:4", 0},
+		{"\"pilot_projects\":3}", "\"pilot_projects\":3}{}", 0},
+		{"\"pilot_projects\":3}", "\"pilot_projects\":3} 1", 0},
+		{"\"eu\":false", "\"eu\":false:true", 0},
+		{"\"eu\":false", "\"eu\":false true", 0},
+		{"P-2025-001", "P\\u00", 0},
+		{"P-2025-001", "P\\u00g1", 0},
 	};
 	struct fixture *fx = *state;
 	struct kx_event ev;
@@ -509,7 +529,7 @@ main(void)
 		cmocka_unit_test(
 			test_event_fast__regression_unfinished_token_after_object),
 		cmocka_unit_test(test_event_fast__long_escaped_string),
-		cmocka_unit_test(test_event_fast__scanner_edge_cases),
+		cmocka_unit_test(test_event_fast__json_edge_cases),
 		cmocka_unit_test(test_event_fast__fixture_files),
 		cmocka_unit_test(test_event_fast__edited_lines_agree),
 		cmocka_unit_test(test_event_fast__corpus),
