@@ -1,141 +1,77 @@
 /*
- * Partner JSON lines to struct kx_event through yajl's streaming parser.
+ * Partner JSON lines to struct kx_event, tokenized by jsmn.
  *
  * jansson builds a DOM (a hash table per object, a malloc per value) that
  * event_json.c then walks once; on the producer's lines that parse was
- * about 9 us of the 13 us a line cost. Here yajl's callbacks put each value
- * straight into its slot, every allocation (yajl's own included) comes
- * from the caller's arena, and the slots are then converted and validated
- * with the same helpers event_json.c uses.
+ * about 9 us of the 13 us a line cost. Here jsmn (header-only, no
+ * allocation) tokenizes the line into an array on the stack, and
+ * walk_value() calls a callback per token, which puts each value straight
+ * into its slot; strings are copied (escapes decoded) into the caller's
+ * arena, and the slots are then converted and validated with the same
+ * helpers event_json.c uses. jsmn does the grammar; this file checks what
+ * jsmn leaves open (the separators between tokens, each primitive exactly)
+ * and decodes escapes, which jsmn does not.
  *
  * Invariant: kx_event_fast_try() returns true only for a line that
  * kx_event_parse_line() accepts, with the same event. Whatever it is not
  * sure of returns false, and kx_event_fast_parse_line() then asks
- * event_json.c, which words the reason. The conditions below are where
- * yajl and jansson differ, so they are left to jansson:
- *   - bytes below 0x20 (yajl also takes \v and \f as white space), a byte
- *     order mark, and invalid UTF-8 (yajl checks less than kx_utf8_check);
- *   - \u0000 and surrogate escapes (yajl turns a lone one into '?' or
- *     pairs it with anything, jansson rejects them);
+ * event_json.c, which words the reason. So these are left to jansson:
+ *   - bytes below 0x20 (so the only white space here is the space) and
+ *     invalid UTF-8 (plain());
+ *   - \u0000 and surrogate escapes (unescape());
  *   - numbers, except a plain integer of up to 10 digits in a count field
- *     (yajl's integer overflow check is not exact);
- *   - unknown fields, repeated keys, and every value of the wrong kind;
+ *     (13 for the budget), without a leading zero;
+ *   - unknown fields, repeated keys, and every value of the wrong kind or
+ *     nested where the contract has no object or array;
  *   - participants_by_sector (v2), a nested object;
- *   - anything but spaces after the line's object (yajl's own trailing
- *     garbage check lets an unfinished token pass: {...}"abc).
+ *   - any JSON syntax error, anything but spaces after the line's
+ *     object, and lines of more than MAX_TOKENS tokens.
  * The unit tests run event_json's whole table of lines and reasons through
- * kx_event_fast_parse_line(), and compare both paths' events and Avro
- * encodings line by line.
+ * kx_event_fast_parse_line(), the grammar's edge cases and 12k single-byte
+ * edits through both paths, and compare both paths' events and Avro
+ * encodings line by line; fuzz_json_line checks the invariant too.
  */
 #include "kx/event_fast.h"
 
 #include <stdint.h>
 #include <string.h>
-#include <yajl/yajl_parse.h>
 
 #include "kx/err.h"
 #include "kx/event_json.h"
 #include "kx/timeutil.h"
 #include "kx/validate.h"
 
-/* Fields in contract order; the same list as event_json.c's. */
-enum field {
-	F_EVENT_ID,
-	F_EVENT_TYPE,
-	F_OCCURRED_AT,
-	F_SOURCE,
-	F_PROGRAMME,
-	F_GEO_AREA,
-	F_SDGS,
-	F_THEMES,
-	F_PAIRING_ID,
-	F_COOPERATION_TYPE,
-	F_MEMBERS,
-	F_PILOT_PROJECTS,
-	F_VISIT_ID,
-	F_VISIT_TYPE,
-	F_FORMAT,
-	F_HOST,
-	F_VISITORS,
-	F_START_DATE,
-	F_END_DATE,
-	F_PARTICIPANTS,
-	F_PRACTICE_ID,
-	F_TITLE,
-	F_ORIGIN,
-	F_PRODUCT_TYPE,
-	F_TRANSFER_ID,
-	F_ADOPTER,
-	F_BUDGET_EUR, /* v2; participants_by_sector is left to jansson */
-	F_REPORT_URL,
-	F_FOLLOW_UP,
-	F_URL,
-	F__COUNT
-};
+#include "event_fields_int.h"
 
-/* What a field's value must be. */
-enum kind { K_STRING, K_STRINGS, K_PARTY, K_PARTIES, K_COUNT, K_BUDGET };
+/* jsmn is header-only: its parser is compiled here, for this file alone. */
+#define JSMN_STATIC
+#define JSMN_STRICT
+#define JSMN_PARENT_LINKS
+#include <jsmn.h>
 
-/* clang-format off */
-#define FIELD(s, k) {s, sizeof(s) - 1, k}
+/*
+ * What each field's value must be. participants_by_sector (v2, a nested
+ * object) has none: the fast path leaves it to jansson.
+ */
+enum kind { K_NONE, K_STRING, K_STRINGS, K_PARTY, K_PARTIES, K_COUNT, K_BUDGET };
 
-static const struct {
-	const char *name;
-	size_t len;
-	enum kind kind;
-} fields[F__COUNT] = {
-	FIELD("event_id", K_STRING), FIELD("event_type", K_STRING),
-	FIELD("occurred_at", K_STRING), FIELD("source", K_STRING),
-	FIELD("programme", K_STRING), FIELD("geo_area", K_STRING),
-	FIELD("sdgs", K_STRINGS), FIELD("themes", K_STRINGS),
-	FIELD("pairing_id", K_STRING), FIELD("cooperation_type", K_STRING),
-	FIELD("members", K_PARTIES), FIELD("pilot_projects", K_COUNT),
-	FIELD("visit_id", K_STRING), FIELD("visit_type", K_STRING),
-	FIELD("format", K_STRING), FIELD("host", K_PARTY),
-	FIELD("visitors", K_PARTIES), FIELD("start_date", K_STRING),
-	FIELD("end_date", K_STRING), FIELD("participants", K_COUNT),
-	FIELD("practice_id", K_STRING), FIELD("title", K_STRING),
-	FIELD("origin", K_PARTY), FIELD("product_type", K_STRING),
-	FIELD("transfer_id", K_STRING), FIELD("adopter", K_PARTY),
-	FIELD("budget_eur", K_BUDGET), FIELD("report_url", K_STRING),
-	FIELD("follow_up", K_STRING), FIELD("url", K_STRING),
-};
-/* clang-format on */
-
-#define B(f) ((uint32_t)1 << F_##f)
-#define COMMON_REQUIRED                                                        \
-	(B(EVENT_ID) | B(EVENT_TYPE) | B(OCCURRED_AT) | B(SOURCE) |            \
-	 B(PROGRAMME) | B(SDGS))
-#define COMMON_OPTIONAL (B(GEO_AREA) | B(THEMES))
-
-enum shape { SHAPE_PAIRING, SHAPE_VISIT, SHAPE_PRACTICE, SHAPE_TRANSFER };
-
-static const struct {
-	uint32_t required;
-	uint32_t allowed;
-} shapes[] = {
-	[SHAPE_PAIRING] = {COMMON_REQUIRED | B(PAIRING_ID) |
-				   B(COOPERATION_TYPE) | B(MEMBERS),
-			   COMMON_REQUIRED | COMMON_OPTIONAL | B(PAIRING_ID) |
-				   B(COOPERATION_TYPE) | B(MEMBERS) |
-				   B(PILOT_PROJECTS) | B(BUDGET_EUR)},
-	[SHAPE_VISIT] = {COMMON_REQUIRED | B(VISIT_ID) | B(VISIT_TYPE) |
-				 B(FORMAT) | B(HOST) | B(VISITORS) |
-				 B(START_DATE) | B(END_DATE),
-			 COMMON_REQUIRED | COMMON_OPTIONAL | B(VISIT_ID) |
-				 B(PAIRING_ID) | B(VISIT_TYPE) | B(FORMAT) |
-				 B(HOST) | B(VISITORS) | B(START_DATE) |
-				 B(END_DATE) | B(PARTICIPANTS) | B(REPORT_URL) |
-				 B(FOLLOW_UP)},
-	[SHAPE_PRACTICE] = {COMMON_REQUIRED | B(PRACTICE_ID) | B(TITLE) |
-				    B(ORIGIN) | B(PRODUCT_TYPE),
-			    COMMON_REQUIRED | COMMON_OPTIONAL | B(PRACTICE_ID) |
-				    B(TITLE) | B(ORIGIN) | B(PRODUCT_TYPE) |
-				    B(URL)},
-	[SHAPE_TRANSFER] = {COMMON_REQUIRED | B(TRANSFER_ID) | B(PRACTICE_ID) |
-				    B(ADOPTER),
-			    COMMON_REQUIRED | COMMON_OPTIONAL | B(TRANSFER_ID) |
-				    B(PRACTICE_ID) | B(ADOPTER)},
+static const enum kind kinds[F__COUNT] = {
+	[F_EVENT_ID] = K_STRING,	 [F_EVENT_TYPE] = K_STRING,
+	[F_OCCURRED_AT] = K_STRING,	 [F_SOURCE] = K_STRING,
+	[F_PROGRAMME] = K_STRING,	 [F_GEO_AREA] = K_STRING,
+	[F_SDGS] = K_STRINGS,		 [F_THEMES] = K_STRINGS,
+	[F_PAIRING_ID] = K_STRING,	 [F_COOPERATION_TYPE] = K_STRING,
+	[F_MEMBERS] = K_PARTIES,	 [F_PILOT_PROJECTS] = K_COUNT,
+	[F_VISIT_ID] = K_STRING,	 [F_VISIT_TYPE] = K_STRING,
+	[F_FORMAT] = K_STRING,		 [F_HOST] = K_PARTY,
+	[F_VISITORS] = K_PARTIES,	 [F_START_DATE] = K_STRING,
+	[F_END_DATE] = K_STRING,	 [F_PARTICIPANTS] = K_COUNT,
+	[F_PRACTICE_ID] = K_STRING,	 [F_TITLE] = K_STRING,
+	[F_ORIGIN] = K_PARTY,		 [F_PRODUCT_TYPE] = K_STRING,
+	[F_TRANSFER_ID] = K_STRING,	 [F_ADOPTER] = K_PARTY,
+	[F_BUDGET_EUR] = K_BUDGET,	 [F_REPORT_URL] = K_STRING,
+	[F_PARTICIPANTS_BY_SECTOR] = K_NONE, [F_FOLLOW_UP] = K_STRING,
+	[F_URL] = K_STRING,
 };
 
 /* A party's fields, in event_json.c's order. */
@@ -178,47 +114,6 @@ struct scan {
 	bool peu;
 };
 
-/*
- * yajl's allocations come from the arena too. realloc needs the old size,
- * so each block starts with it.
- */
-#define HDR (sizeof(max_align_t))
-
-static void *
-arena_malloc(void *ctx, size_t n)
-{
-	char *p = kx_arena_alloc(ctx, HDR + n);
-
-	if (!p)
-		return NULL;
-	memcpy(p, &n, sizeof(n));
-	return p + HDR;
-}
-
-static void *
-arena_realloc(void *ctx, void *ptr, size_t n)
-{
-	size_t old;
-	char *p;
-
-	if (!ptr)
-		return arena_malloc(ctx, n);
-	memcpy(&old, (char *)ptr - HDR, sizeof(old));
-	if (n <= old)
-		return ptr;
-	if (!(p = arena_malloc(ctx, n)))
-		return NULL;
-	memcpy(p, ptr, old);
-	return p;
-}
-
-static void
-arena_free(void *ctx, void *ptr)
-{
-	(void)ctx;
-	(void)ptr;
-}
-
 static void *
 vec_push(struct scan *sc, size_t size)
 {
@@ -245,8 +140,9 @@ copy(struct scan *sc, const unsigned char *s, size_t len)
 }
 
 /*
- * Callbacks return 0 to stop yajl: the line then goes to jansson. A field
- * is taken as it comes; what it means is decided once the line is read.
+ * walk_value() calls these for each token. They return 0 to
+ * stop it: the line then goes to jansson. A field is taken as it comes;
+ * what it means is decided once the line is read.
  */
 static int
 on_null(void *ctx)
@@ -285,16 +181,16 @@ on_number(void *ctx, const char *s, size_t len)
 
 	/* 13 digits: a budget up to KX_BUDGET_MAX, which validate.c checks. */
 	if (sc->state != S_VALUE ||
-	    (fields[sc->field].kind != K_COUNT &&
-	     fields[sc->field].kind != K_BUDGET) ||
-	    len > (fields[sc->field].kind == K_COUNT ? 10u : 13u))
+	    (kinds[sc->field] != K_COUNT &&
+	     kinds[sc->field] != K_BUDGET) ||
+	    len > (kinds[sc->field] == K_COUNT ? 10u : 13u))
 		return 0;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return 0;
 		n = n * 10 + (s[i] - '0');
 	}
-	if (len == 0 || (fields[sc->field].kind == K_COUNT && n > INT32_MAX))
+	if (len == 0 || (kinds[sc->field] == K_COUNT && n > INT32_MAX))
 		return 0;
 	sc->count[sc->field] = n;
 	sc->present |= (uint32_t)1 << sc->field;
@@ -311,7 +207,7 @@ on_string(void *ctx, const unsigned char *s, size_t len)
 
 	switch (sc->state) {
 	case S_VALUE:
-		if (fields[f].kind != K_STRING)
+		if (kinds[f] != K_STRING)
 			return 0;
 		if (!(sc->str[f] = copy(sc, s, len)))
 			return 0;
@@ -339,16 +235,6 @@ on_string(void *ctx, const unsigned char *s, size_t len)
 }
 
 static int
-lookup(const unsigned char *key, size_t len)
-{
-	for (int f = 0; f < F__COUNT; f++)
-		if (fields[f].len == len && fields[f].name[0] == key[0] &&
-		    memcmp(fields[f].name, key, len) == 0)
-			return f;
-	return -1;
-}
-
-static int
 on_map_key(void *ctx, const unsigned char *key, size_t len)
 {
 	static const char *const names[P__COUNT] = {"name", "country", "kind",
@@ -358,8 +244,8 @@ on_map_key(void *ctx, const unsigned char *key, size_t len)
 	int f;
 
 	if (sc->state == S_KEY) {
-		if (len == 0 || (f = lookup(key, len)) < 0 ||
-		    (sc->seen & ((uint32_t)1 << f)))
+		if ((f = kx__event_field_lookup((const char *)key, len)) < 0 ||
+		    kinds[f] == K_NONE || (sc->seen & ((uint32_t)1 << f)))
 			return 0;
 		sc->seen |= (uint32_t)1 << f;
 		sc->field = f;
@@ -389,7 +275,7 @@ on_start_map(void *ctx)
 		sc->state = S_KEY;
 		return 1;
 	}
-	if ((sc->state == S_VALUE && fields[sc->field].kind == K_PARTY) ||
+	if ((sc->state == S_VALUE && kinds[sc->field] == K_PARTY) ||
 	    sc->state == S_PARTIES) {
 		sc->pseen = sc->ppresent = 0;
 		sc->state = S_PKEY;
@@ -424,7 +310,7 @@ on_end_map(void *ctx)
 	}
 	if (sc->state != S_PKEY)
 		return 0;
-	if (fields[f].kind == K_PARTIES) {
+	if (kinds[f] == K_PARTIES) {
 		/* A party in an array. */
 		if (!(p = vec_push(sc, sizeof(*p))) || end_party(sc, p))
 			return 0;
@@ -449,9 +335,9 @@ on_start_array(void *ctx)
 		return 0;
 	sc->vec.v = NULL;
 	sc->vec.n = sc->vec.cap = 0;
-	if (fields[sc->field].kind == K_STRINGS)
+	if (kinds[sc->field] == K_STRINGS)
 		sc->state = S_STRINGS;
-	else if (fields[sc->field].kind == K_PARTIES)
+	else if (kinds[sc->field] == K_PARTIES)
 		sc->state = S_PARTIES;
 	else
 		return 0;
@@ -478,26 +364,262 @@ on_end_array(void *ctx)
 	return 1;
 }
 
-static const yajl_callbacks callbacks = {
-	on_null,   on_boolean,   NULL,         NULL,
-	on_number, on_string,    on_start_map, on_map_key,
-	on_end_map, on_start_array, on_end_array,
-};
+/*
+ * How deep containers nest in a line the callbacks take: event, array,
+ * party. The token array holds the largest event a partner plausibly
+ * sends (each party is 9 tokens); a line with more tokens goes to jansson.
+ */
+#define MAX_DEPTH 3
+#define MAX_TOKENS 1024
 
 /*
- * True when nothing in the line needs jansson's judgement before yajl
- * reads it: see the file comment.
+ * jsmn reads the grammar; what it leaves unchecked is checked here. Its
+ * strict mode still lets separators pass that JSON does not have (a
+ * missing or trailing comma, a second colon), so the text between two
+ * tokens is matched against the one separator expected there; and its
+ * primitives are any run of bytes that starts like a number or a literal.
+ */
+struct walk {
+	const char *js;
+	const jsmntok_t *tok;
+	int n, i;
+	int pos;      /* just after the last token walked */
+	bool escapes; /* the line has a backslash */
+};
+
+/* The text from..to is spaces, then sep (unless 0), then spaces. */
+static inline bool
+gap(const char *js, int from, int to, char sep)
+{
+	/* Most lines have no spaces between tokens. */
+	if (to - from == (sep != 0) && (!sep || js[from] == sep))
+		return true;
+	while (from < to && js[from] == ' ')
+		from++;
+	if (sep) {
+		if (from == to || js[from] != sep)
+			return false;
+		from++;
+		while (from < to && js[from] == ' ')
+			from++;
+	}
+	return from == to;
+}
+
+/* The next token, which must follow sep (a string's span has its quotes). */
+static inline const jsmntok_t *
+next_token(struct walk *w, char sep)
+{
+	const jsmntok_t *t;
+
+	if (w->i == w->n)
+		return NULL;
+	t = &w->tok[w->i++];
+	if (!gap(w->js, w->pos, t->start - (t->type == JSMN_STRING), sep))
+		return NULL;
+	w->pos = t->end + (t->type == JSMN_STRING);
+	return t;
+}
+
+static int
+on_primitive(struct scan *sc, const char *s, size_t len)
+{
+	if (len == 4 && memcmp(s, "null", 4) == 0)
+		return on_null(sc);
+	if (len == 4 && memcmp(s, "true", 4) == 0)
+		return on_boolean(sc, 1);
+	if (len == 5 && memcmp(s, "false", 5) == 0)
+		return on_boolean(sc, 0);
+	/* on_number takes digits only; JSON has no leading zero. */
+	if (s[0] == '0' && len > 1)
+		return 0;
+	return on_number(sc, s, len);
+}
+
+/*
+ * A string token's bytes, with its escapes decoded into the arena (the
+ * text is never longer than its source). jsmn only checks an escape's
+ * letter; \u0000 and surrogates (jansson refuses the one, pairs the
+ * others) and whatever else is unsure give NULL: the line goes to jansson.
+ */
+static const unsigned char *
+unescape(struct kx_arena *arena, const unsigned char *p, size_t *len)
+{
+	const unsigned char *end = p + *len, *q;
+	unsigned char *buf, *out;
+
+	if (!(out = buf = kx_arena_alloc(arena, *len)))
+		return NULL;
+	for (;;) {
+		unsigned cp = 0;
+
+		if (!(q = memchr(p, '\\', (size_t)(end - p))))
+			q = end;
+		memcpy(out, p, (size_t)(q - p));
+		out += q - p;
+		if ((p = q) == end)
+			break;
+		if (end - p < 2)
+			return NULL;
+		switch (p[1]) {
+		case '"':
+		case '\\':
+		case '/':
+			*out++ = p[1];
+			break;
+		case 'b':
+			*out++ = '\b';
+			break;
+		case 'f':
+			*out++ = '\f';
+			break;
+		case 'n':
+			*out++ = '\n';
+			break;
+		case 'r':
+			*out++ = '\r';
+			break;
+		case 't':
+			*out++ = '\t';
+			break;
+		case 'u':
+			if (end - p < 6)
+				return NULL;
+			for (int k = 2; k < 6; k++) {
+				unsigned char c = p[k];
+				unsigned d =
+					c >= '0' && c <= '9'   ? c - '0'
+					: c >= 'a' && c <= 'f' ? c - 'a' + 10
+					: c >= 'A' && c <= 'F' ? c - 'A' + 10
+							       : 16;
+				if (d == 16)
+					return NULL;
+				cp = cp * 16 + d;
+			}
+			if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF))
+				return NULL;
+			if (cp < 0x80) {
+				*out++ = (unsigned char)cp;
+			} else if (cp < 0x800) {
+				*out++ = (unsigned char)(0xC0 | (cp >> 6));
+				*out++ = (unsigned char)(0x80 | (cp & 0x3F));
+			} else {
+				*out++ = (unsigned char)(0xE0 | (cp >> 12));
+				*out++ = (unsigned char)(0x80 |
+							 ((cp >> 6) & 0x3F));
+				*out++ = (unsigned char)(0x80 | (cp & 0x3F));
+			}
+			p += 6;
+			continue;
+		default:
+			return NULL;
+		}
+		p += 2;
+	}
+	*len = (size_t)(out - buf);
+	return buf;
+}
+
+/* A string token's bytes: see unescape(). */
+static inline const unsigned char *
+string_of(struct scan *sc, const struct walk *w, const jsmntok_t *t,
+	  size_t *len)
+{
+	const unsigned char *s = (const unsigned char *)w->js + t->start;
+
+	*len = (size_t)(t->end - t->start);
+	if (!w->escapes || !memchr(s, '\\', *len))
+		return s;
+	return unescape(sc->arena, s, len);
+}
+
+/*
+ * Walks the value at the next token and its children, calling the
+ * callbacks. Returns 0 to stop, as they do.
+ */
+static int
+walk_value(struct scan *sc, struct walk *w, int depth, char sep)
+{
+	const jsmntok_t *t = next_token(w, sep), *k;
+	const unsigned char *s;
+	size_t len;
+
+	if (!t)
+		return 0;
+	switch (t->type) {
+	case JSMN_STRING:
+		return t->size == 0 && (s = string_of(sc, w, t, &len)) &&
+		       on_string(sc, s, len);
+	case JSMN_PRIMITIVE:
+		return t->size == 0 &&
+		       on_primitive(sc, w->js + t->start,
+				    (size_t)(t->end - t->start));
+	case JSMN_OBJECT:
+		if (depth == MAX_DEPTH || !on_start_map(sc))
+			return 0;
+		w->pos = t->start + 1;
+		for (int j = 0; j < t->size; j++) {
+			if (!(k = next_token(w, j ? ',' : 0)) ||
+			    k->type != JSMN_STRING || k->size != 1 ||
+			    !(s = string_of(sc, w, k, &len)) ||
+			    !on_map_key(sc, s, len) ||
+			    !walk_value(sc, w, depth + 1, ':'))
+				return 0;
+		}
+		if (!gap(w->js, w->pos, t->end - 1, 0))
+			return 0;
+		w->pos = t->end;
+		/* on_end_map stops at the line's own closing brace. */
+		return on_end_map(sc) || (depth == 0 && sc->state == S_DONE);
+	case JSMN_ARRAY:
+		if (depth == MAX_DEPTH || !on_start_array(sc))
+			return 0;
+		w->pos = t->start + 1;
+		for (int j = 0; j < t->size; j++)
+			if (!walk_value(sc, w, depth + 1, j ? ',' : 0))
+				return 0;
+		if (!gap(w->js, w->pos, t->end - 1, 0))
+			return 0;
+		w->pos = t->end;
+		return on_end_array(sc);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * True when the line is one JSON object, with only spaces around it, that
+ * the callbacks took to its end (state S_DONE).
  */
 static bool
-plain(const char *line, size_t len)
+read_line(struct scan *sc, const char *line, size_t len, bool escapes)
+{
+	jsmntok_t tok[MAX_TOKENS];
+	jsmn_parser parser;
+	struct walk w = {.js = line, .tok = tok, .escapes = escapes};
+
+	jsmn_init(&parser);
+	if ((w.n = jsmn_parse(&parser, line, len, tok, MAX_TOKENS)) < 1)
+		return false;
+	return walk_value(sc, &w, 0, 0) && sc->state == S_DONE && w.i == w.n &&
+	       gap(line, w.pos, (int)len, 0);
+}
+
+/*
+ * True when nothing in the line needs jansson's judgement before jsmn
+ * reads it (see the file comment); *escapes tells whether it has a
+ * backslash.
+ */
+static bool
+plain(const char *line, size_t len, bool *escapes)
 {
 	const unsigned char *s = (const unsigned char *)line;
 	const uint64_t ones = UINT64_C(0x0101010101010101);
 	const uint64_t highs = UINT64_C(0x8080808080808080);
 	const uint64_t slashes = UINT64_C(0x5c5c5c5c5c5c5c5c);
 
+	*escapes = false;
 	for (size_t i = 0; i < len; i++) {
-		unsigned cp = 0;
 		uint64_t w, x;
 
 		/*
@@ -516,27 +638,8 @@ plain(const char *line, size_t len)
 			break;
 		if (s[i] < 0x20)
 			return false;
-		if (s[i] != '\\')
-			continue;
-		if (++i == len)
-			return false;
-		if (s[i] != 'u')
-			continue;
-		if (len - i < 5)
-			return false;
-		for (int k = 1; k <= 4; k++) {
-			unsigned char c = s[i + k];
-			unsigned d = c >= '0' && c <= '9'   ? c - '0'
-				     : c >= 'a' && c <= 'f' ? c - 'a' + 10
-				     : c >= 'A' && c <= 'F' ? c - 'A' + 10
-							    : 16;
-			if (d == 16)
-				return false;
-			cp = cp * 16 + d;
-		}
-		if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += 4;
+		if (s[i] == '\\')
+			*escapes = true;
 	}
 	return kx_utf8_check(line, len) == len;
 }
@@ -635,60 +738,30 @@ take_transfer(struct scan *sc, struct kx_transfer *t)
 	t->adopter = *sc->party[F_ADOPTER];
 }
 
-static enum shape
-shape_of(enum kx_event_type type)
-{
-	switch (kx_event_type_family(type)) {
-	case KX_FAMILY_PAIRING:
-		return SHAPE_PAIRING;
-	case KX_FAMILY_VISIT:
-		return SHAPE_VISIT;
-	default:
-		return type == KX_EVENT_PRACTICE_DOCUMENTED ? SHAPE_PRACTICE
-							    : SHAPE_TRANSFER;
-	}
-}
-
 bool
 kx_event_fast_try(const char *line, size_t len, struct kx_arena *arena,
 		  struct kx_event *ev)
 {
-	yajl_alloc_funcs af = {arena_malloc, arena_realloc, arena_free, arena};
 	struct scan sc;
-	yajl_handle h;
 	enum shape shape;
+	bool escapes;
 	int rc = 0;
 
-	if (len == 0 || len > KX_LINE_MAX || !plain(line, len))
+	if (len == 0 || len > KX_LINE_MAX || !plain(line, len, &escapes))
 		return false;
 	memset(&sc, 0, sizeof(sc));
 	sc.arena = arena;
 	sc.state = S_START;
-	if (!(h = yajl_alloc(&callbacks, &af, &sc)))
+	if (!read_line(&sc, line, len, escapes))
 		return false;
-	/* kx_utf8_check has been stricter than yajl's own check already. */
-	yajl_config(h, yajl_dont_validate_strings, 1);
-	/*
-	 * The callback of the object's closing brace stops yajl there, and
-	 * what follows must be spaces: yajl's own trailing garbage check lexes
-	 * one token and lets an unfinished one pass ({...}"abc).
-	 */
-	if (yajl_parse(h, (const unsigned char *)line, len) !=
-		    yajl_status_client_canceled ||
-	    sc.state != S_DONE)
-		return false;
-	for (size_t i = yajl_get_bytes_consumed(h); i < len; i++)
-		if (line[i] != ' ')
-			return false;
-	/* yajl_free() would only hand its memory back to the arena. */
 
 	memset(ev, 0, sizeof(*ev));
 	if (!(sc.present & B(EVENT_TYPE)) ||
 	    kx_event_type_parse(sc.str[F_EVENT_TYPE], &ev->type))
 		return false;
-	shape = shape_of(ev->type);
-	if ((sc.present & ~shapes[shape].allowed) ||
-	    (shapes[shape].required & ~sc.present))
+	shape = kx__event_shape_of(ev->type);
+	if ((sc.present & ~kx__event_shapes[shape].allowed) ||
+	    (kx__event_shapes[shape].required & ~sc.present))
 		return false;
 	if (take_common(&sc, ev))
 		return false;

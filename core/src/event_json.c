@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "err_int.h"
+#include "event_fields_int.h"
 #include "kx/err.h"
 #include "kx/timeutil.h"
 #include "kx/validate.h"
@@ -35,127 +36,6 @@
 
 /* Room for a path such as "visitors[123456789].country". */
 #define PATH_LEN 64
-
-/* Fields in contract order, which is also the order of their checks. */
-enum field {
-	F_EVENT_ID,
-	F_EVENT_TYPE,
-	F_OCCURRED_AT,
-	F_SOURCE,
-	F_PROGRAMME,
-	F_GEO_AREA,
-	F_SDGS,
-	F_THEMES,
-	F_PAIRING_ID,
-	F_COOPERATION_TYPE,
-	F_MEMBERS,
-	F_PILOT_PROJECTS,
-	F_VISIT_ID,
-	F_VISIT_TYPE,
-	F_FORMAT,
-	F_HOST,
-	F_VISITORS,
-	F_START_DATE,
-	F_END_DATE,
-	F_PARTICIPANTS,
-	F_PRACTICE_ID,
-	F_TITLE,
-	F_ORIGIN,
-	F_PRODUCT_TYPE,
-	F_TRANSFER_ID,
-	F_ADOPTER,
-	F_BUDGET_EUR,		  /* v2 */
-	F_REPORT_URL,		  /* v2 */
-	F_PARTICIPANTS_BY_SECTOR, /* v2 */
-	F_FOLLOW_UP,		  /* v2 */
-	F_URL,			  /* v2 */
-	F__COUNT
-};
-
-/* clang-format off */
-#define NAME(s) {s, sizeof(s) - 1}
-
-static const struct {
-	const char *name;
-	size_t len;
-} fields[F__COUNT] = {
-	NAME("event_id"), NAME("event_type"), NAME("occurred_at"),
-	NAME("source"), NAME("programme"), NAME("geo_area"), NAME("sdgs"),
-	NAME("themes"), NAME("pairing_id"), NAME("cooperation_type"),
-	NAME("members"), NAME("pilot_projects"), NAME("visit_id"),
-	NAME("visit_type"), NAME("format"), NAME("host"), NAME("visitors"),
-	NAME("start_date"), NAME("end_date"), NAME("participants"),
-	NAME("practice_id"), NAME("title"), NAME("origin"),
-	NAME("product_type"), NAME("transfer_id"), NAME("adopter"),
-	NAME("budget_eur"), NAME("report_url"), NAME("participants_by_sector"),
-	NAME("follow_up"), NAME("url"),
-};
-/* clang-format on */
-
-#define B(f) ((uint32_t)1 << F_##f)
-#define COMMON_REQUIRED                                                        \
-	(B(EVENT_ID) | B(EVENT_TYPE) | B(OCCURRED_AT) | B(SOURCE) |            \
-	 B(PROGRAMME) | B(SDGS))
-#define COMMON_OPTIONAL (B(GEO_AREA) | B(THEMES))
-
-/* One bit per field: they must fit. */
-_Static_assert(F__COUNT <= 32, "field bits fit in uint32_t");
-
-/* The four shapes of event: the fields each requires and allows. */
-enum shape { SHAPE_PAIRING, SHAPE_VISIT, SHAPE_PRACTICE, SHAPE_TRANSFER };
-
-static const struct {
-	uint32_t required;
-	uint32_t allowed;
-} shapes[] = {
-	[SHAPE_PAIRING] = {COMMON_REQUIRED | B(PAIRING_ID) |
-				   B(COOPERATION_TYPE) | B(MEMBERS),
-			   COMMON_REQUIRED | COMMON_OPTIONAL | B(PAIRING_ID) |
-				   B(COOPERATION_TYPE) | B(MEMBERS) |
-				   B(PILOT_PROJECTS) | B(BUDGET_EUR)},
-	[SHAPE_VISIT] = {COMMON_REQUIRED | B(VISIT_ID) | B(VISIT_TYPE) |
-				 B(FORMAT) | B(HOST) | B(VISITORS) |
-				 B(START_DATE) | B(END_DATE),
-			 COMMON_REQUIRED | COMMON_OPTIONAL | B(VISIT_ID) |
-				 B(PAIRING_ID) | B(VISIT_TYPE) | B(FORMAT) |
-				 B(HOST) | B(VISITORS) | B(START_DATE) |
-				 B(END_DATE) | B(PARTICIPANTS) | B(REPORT_URL) |
-				 B(PARTICIPANTS_BY_SECTOR) | B(FOLLOW_UP)},
-	[SHAPE_PRACTICE] = {COMMON_REQUIRED | B(PRACTICE_ID) | B(TITLE) |
-				    B(ORIGIN) | B(PRODUCT_TYPE),
-			    COMMON_REQUIRED | COMMON_OPTIONAL | B(PRACTICE_ID) |
-				    B(TITLE) | B(ORIGIN) | B(PRODUCT_TYPE) |
-				    B(URL)},
-	[SHAPE_TRANSFER] = {COMMON_REQUIRED | B(TRANSFER_ID) | B(PRACTICE_ID) |
-				    B(ADOPTER),
-			    COMMON_REQUIRED | COMMON_OPTIONAL | B(TRANSFER_ID) |
-				    B(PRACTICE_ID) | B(ADOPTER)},
-};
-
-static enum shape
-shape_of(enum kx_event_type type)
-{
-	switch (kx_event_type_family(type)) {
-	case KX_FAMILY_PAIRING:
-		return SHAPE_PAIRING;
-	case KX_FAMILY_VISIT:
-		return SHAPE_VISIT;
-	default:
-		return type == KX_EVENT_PRACTICE_DOCUMENTED ? SHAPE_PRACTICE
-							    : SHAPE_TRANSFER;
-	}
-}
-
-static int
-field_lookup(const char *key, size_t len)
-{
-	/* Comparing the first byte first leaves about one memcmp per key. */
-	for (int f = 0; f < F__COUNT; f++)
-		if (fields[f].len == len && fields[f].name[0] == key[0] &&
-		    memcmp(fields[f].name, key, len) == 0)
-			return f;
-	return -1;
-}
 
 /* One conversion: where strings go and where a reason goes. */
 struct jctx {
@@ -423,9 +303,9 @@ take_date(struct jctx *c, const json_t *v, const char *path, int32_t *out)
 /* A required enum-valued string, e.g. programme. */
 #define SYMBOL(c, f, parse, out, choices)                                      \
 	(!json_is_string((c)->slot[f])                                         \
-		 ? fail(c, "'%s': expected a string", fields[f].name)          \
+		 ? fail(c, "'%s': expected a string", kx__event_fields[f].name)          \
 	 : parse(json_string_value((c)->slot[f]), out)                         \
-		 ? bad_symbol(c, fields[f].name, (c)->slot[f], choices)        \
+		 ? bad_symbol(c, kx__event_fields[f].name, (c)->slot[f], choices)        \
 		 : 0)
 
 static int
@@ -646,7 +526,7 @@ unknown_field(struct jctx *c, const json_t *obj, uint32_t allowed,
 
 		if (json_is_null(json_object_iter_value(it)))
 			continue;
-		f = field_lookup(key, klen);
+		f = kx__event_field_lookup(key, klen);
 		if (f < 0 || !(allowed & ((uint32_t)1 << f)))
 			return fail(c, "%s: unknown field for %s",
 				    kx_quote_value(q, sizeof(q), key, klen),
@@ -684,7 +564,7 @@ kx_event_from_json(const json_t *obj, struct kx_arena *arena,
 
 		if (json_is_null(v))
 			continue;
-		f = field_lookup(json_object_iter_key(it),
+		f = kx__event_field_lookup(json_object_iter_key(it),
 				 json_object_iter_key_len(it));
 		if (f < 0) {
 			unknown = true;
@@ -702,18 +582,18 @@ kx_event_from_json(const json_t *obj, struct kx_arena *arena,
 	if (kx_event_type_parse(json_string_value(et), &ev->type))
 		return fail(&c, "'event_type': %s is not a known event type",
 			    quote_json(q, sizeof(q), et));
-	shape = shape_of(ev->type);
-	if (unknown || (present & ~shapes[shape].allowed))
-		return unknown_field(&c, obj, shapes[shape].allowed,
+	shape = kx__event_shape_of(ev->type);
+	if (unknown || (present & ~kx__event_shapes[shape].allowed))
+		return unknown_field(&c, obj, kx__event_shapes[shape].allowed,
 				     kx_event_type_name(ev->type));
 
-	missing = shapes[shape].required & ~present;
+	missing = kx__event_shapes[shape].required & ~present;
 	if (missing) {
 		int f = 0;
 
 		while (!(missing & ((uint32_t)1 << f)))
 			f++;
-		return fail(&c, "'%s': required", fields[f].name);
+		return fail(&c, "'%s': required", kx__event_fields[f].name);
 	}
 
 	if ((rc = take_common(&c, ev)))
@@ -940,7 +820,7 @@ kx_event_to_json(const struct kx_event *ev)
 	if (ev->n_themes)
 		bad |= put(o, "themes", strings_json(ev->themes, ev->n_themes));
 
-	switch (shape_of(ev->type)) {
+	switch (kx__event_shape_of(ev->type)) {
 	case SHAPE_PAIRING: {
 		const struct kx_pairing *p = &ev->u.pairing;
 

@@ -482,7 +482,11 @@ setup(struct run *r, char *errbuf, size_t errlen)
 	r->sender = sender_new(kconf, tv, r->failed, errbuf, errlen);
 	if (!r->sender)
 		return KX_EKAFKA;
-	sender_set_stop(r->sender, &interrupted);
+	/*
+	 * Only the second SIGINT gives up on the line sender_send() holds:
+	 * it has been read, and the first one lets what was read be delivered.
+	 */
+	sender_set_stop(r->sender, &aborted);
 	return 0;
 }
 

@@ -215,7 +215,7 @@ produce(struct sender *s, struct pending *p, const char *key, size_t keylen,
 			break;
 		/* Backpressure: serve delivery reports until there is room.
 		 * With the broker away this can last message.timeout.ms, so
-		 * a SIGINT (s->stop) ends the wait. */
+		 * s->stop (the second SIGINT) ends the wait. */
 		rd_kafka_poll(s->rk, 50);
 	}
 	return err;

@@ -51,8 +51,9 @@ long sender_outstanding(const struct sender *s);
 
 /*
  * Makes sender_send() give up waiting for room in a full queue once *stop
- * is set (the first SIGINT or SIGTERM): the message it holds then goes to
- * the failed file instead of blocking until the broker comes back.
+ * is set (kx-produce: the second SIGINT or SIGTERM): the message it holds
+ * then goes to the failed file instead of blocking until the broker comes
+ * back.
  */
 void sender_set_stop(struct sender *s, const atomic_int *stop);
 

@@ -2,7 +2,7 @@
  * libFuzzer target: kx_event_parse_line() on arbitrary bytes. An accepted
  * line must survive kx_event_to_json() and a second parse unchanged
  * (kx_event_equal), and an Avro encoding with the newest schema of its
- * family and a decode unchanged too, or the target aborts. The yajl fast
+ * family and a decode unchanged too, or the target aborts. The fast
  * path (event_fast.h) may take only lines jansson takes, with the same
  * event.
  */

@@ -30,10 +30,16 @@
 #include "kx/event.h"
 #include "kx/event_json.h"
 #include "kx/schema.h"
+#include "kx/validate.h"
 
 /* Test hook in codec.c: stands in for a newer catalogue schema. */
 int kx__codec_set_reader(struct kx_codec *c, enum kx_family family,
 			 const char *avsc, char *errbuf, size_t errlen);
+
+/* Test hook in codec.c: the reference encoder, through Avro-C's values. */
+int kx__codec_encode_generic(struct kx_codec *c, const struct kx_event *ev,
+			     int32_t id, struct kx_buf *out, char *errbuf,
+			     size_t errlen);
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1667,7 +1673,7 @@ bench(void)
 	struct fx *fx = NULL;
 	struct kx_event ev, out;
 	const int n = 1000000;
-	double t0, t1, t2;
+	double t0, t1, t2, td, tg;
 	size_t len;
 	char *copy;
 
@@ -1687,6 +1693,15 @@ bench(void)
 				    sizeof(fx->err)))
 			return 1;
 	}
+	td = now() - t0;
+	t1 = now();
+	for (int i = 0; i < n; i++) {
+		kx_buf_reset(&fx->buf);
+		if (kx__codec_encode_generic(fx->c, &ev, 101, &fx->buf,
+					     fx->err, sizeof(fx->err)))
+			return 1;
+	}
+	tg = now() - t1;
 	t1 = now();
 	for (int i = 0; i < n; i++) {
 		if (decode(fx, copy, len, &out))
@@ -1697,8 +1712,11 @@ bench(void)
 	printf("event: pairing.matched, %zu bytes framed, 3 members, "
 	       "3 sdgs, 2 themes\n",
 	       len);
-	printf("encode: %.0f events/s (%.2f us/event)\n", n / (t1 - t0),
-	       (t1 - t0) * 1e6 / n);
+	printf("encode: %.0f events/s (%.2f us/event)\n", n / td,
+	       td * 1e6 / n);
+	printf("encode (reference, Avro-C generic value): %.0f events/s "
+	       "(%.2f us/event)\n",
+	       n / tg, tg * 1e6 / n);
 	printf("decode: %.0f events/s (%.2f us/event, validation included)\n",
 	       n / (t2 - t1), (t2 - t1) * 1e6 / n);
 	free(copy);
@@ -1888,6 +1906,328 @@ test_codec__v2_enum_default_reads_a_later_symbol_as_none(void **state)
 	free(v3);
 }
 
+/* ------------------------------------------------------------------------
+ * The direct encoder against the reference (Avro-C's generic values)
+ */
+
+/* xorshift64: a fixed seed gives the same events on every run. */
+static uint64_t
+rnd64(uint64_t *st)
+{
+	*st ^= *st << 13;
+	*st ^= *st >> 7;
+	*st ^= *st << 17;
+	return *st;
+}
+
+static int
+pick(uint64_t *st, int n)
+{
+	return (int)(rnd64(st) % (uint64_t)n);
+}
+
+/* Longer than 127 bytes, so its length takes two varint bytes. */
+static const char long_text[] =
+	"Association of Cities and Regions for Sustainable Resource "
+	"Management in the Mediterranean, the Adriatic and the Black Sea";
+
+static const char *const text_pool[] = {
+	"", "a", "partner.crm-1", "Київ", "北京 — São Paulo", "IURC-LAC-2025-007",
+	"https://iurc.eu/visits/zürich-2025.pdf", long_text,
+};
+
+static const char *const source_pool[] = {"kx", "partner.crm-1",
+					  "a_b-c.d"};
+static const char *const geo_pool[] = {"LAC", "EU", "ASIA-2"};
+static const char *const sdg_pool[] = {"1", "11", "11.6", "7.a.1", "13.2",
+				       "17.17"};
+static const char *const theme_pool[] = {"circular-economy", "urban-mobility",
+					 "green-deal", "x"};
+
+static const char *
+rtext(uint64_t *st)
+{
+	return text_pool[pick(st, (int)N_ELEMS(text_pool))];
+}
+
+/* A value that is absent (-1) a third of the time. */
+static int32_t
+rint_or_absent(uint64_t *st, int32_t max)
+{
+	return pick(st, 3) == 0 ? -1 : pick(st, max + 1);
+}
+
+static void
+rparty(uint64_t *st, struct kx_party *p)
+{
+	*p = world[pick(st, (int)N_ELEMS(world))];
+	p->kind = (enum kx_party_kind)pick(st, KX_PARTY__COUNT);
+	p->eu = pick(st, 2);
+	if (pick(st, 4) == 0)
+		p->name = rtext(st);
+}
+
+static const char **
+rstrings(struct kx_arena *a, uint64_t *st, const char *const *pool,
+	 size_t n_pool, size_t n)
+{
+	const char **v = kx_arena_calloc(a, n ? n : 1, sizeof(*v));
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = pool[rnd64(st) % n_pool];
+	return v;
+}
+
+/*
+ * A random event of the given type: make_event's full or bare variant with
+ * each optional field present or absent on its own, numbers anywhere in
+ * their range, and rarely a value no schema can hold (an error both
+ * encoders must report the same way).
+ */
+static void
+random_event(struct kx_arena *a, uint64_t *st, enum kx_event_type type,
+	     struct kx_event *ev)
+{
+	struct kx_party *ps = kx_arena_calloc(a, 6, sizeof(*ps));
+	bool odd = pick(st, 40) == 0;
+	size_t n;
+
+	make_event(a, type, pick(st, 2), ev);
+	for (int i = 0; i < 6; i++)
+		rparty(st, &ps[i]);
+	/* Mostly what the contract allows, sometimes anything. */
+	ev->occurred_at = pick(st, 4) ? ev->occurred_at + pick(st, 1 << 30) *
+								  1000003LL
+				      : (int64_t)rnd64(st) >> pick(st, 64);
+	ev->occurred_offset = pick(st, 1561) - 720;
+	ev->source = pick(st, 4) ? source_pool[pick(st, 3)] : rtext(st);
+	ev->programme = (enum kx_programme)pick(st, KX_PROGRAMME__COUNT);
+	ev->geo_area = pick(st, 2)   ? NULL
+		       : pick(st, 4) ? geo_pool[pick(st, 3)]
+				     : rtext(st);
+	n = (size_t)pick(st, 4);
+	ev->sdgs = rstrings(a, st, sdg_pool, N_ELEMS(sdg_pool), n ? n : 1);
+	ev->n_sdgs = n ? n : 1;
+	ev->n_themes = (size_t)pick(st, 4);
+	ev->themes = ev->n_themes ? rstrings(a, st, theme_pool,
+					     N_ELEMS(theme_pool), ev->n_themes)
+				  : NULL;
+
+	switch (kx_event_type_family(type)) {
+	case KX_FAMILY_PAIRING:
+		ev->u.pairing.cooperation_type =
+			(enum kx_cooperation_type)pick(st, KX_COOP__COUNT);
+		ev->u.pairing.members = ps;
+		ev->u.pairing.n_members = (size_t)pick(st, 7);
+		ev->u.pairing.pilot_projects = pick(st, 100);
+		ev->u.pairing.budget_eur = pick(st, 3) == 0 ? -1
+					   : pick(st, 4) ? pick(st, 1 << 30)
+							 : (int64_t)(rnd64(st) >> 20);
+		break;
+	case KX_FAMILY_VISIT:
+		ev->u.visit.pairing_id = pick(st, 2) ? rtext(st) : NULL;
+		ev->u.visit.visit_type =
+			(enum kx_visit_type)pick(st, KX_VISIT__COUNT);
+		ev->u.visit.format =
+			(enum kx_visit_format)pick(st, KX_FORMAT__COUNT);
+		ev->u.visit.host = ps[0];
+		ev->u.visit.visitors = ps + 1;
+		ev->u.visit.n_visitors = (size_t)pick(st, 6);
+		ev->u.visit.participants = rint_or_absent(st, 100000);
+		ev->u.visit.report_url = pick(st, 2) ? rtext(st) : NULL;
+		ev->u.visit.by_sector =
+			(struct kx_sectors){pick(st, 2) == 0, pick(st, 50),
+					    pick(st, 50), pick(st, 50),
+					    pick(st, 50)};
+		ev->u.visit.follow_up =
+			(enum kx_follow_up)pick(st, KX_FOLLOW_UP__COUNT);
+		break;
+	case KX_FAMILY_PRACTICE:
+		if (type == KX_EVENT_PRACTICE_DOCUMENTED) {
+			ev->u.practice.title = rtext(st);
+			ev->u.practice.origin = ps[2];
+			ev->u.practice.product_type =
+				(enum kx_product_type)pick(st,
+							   KX_PRODUCT__COUNT);
+			ev->u.practice.url = pick(st, 2) ? rtext(st) : NULL;
+		} else {
+			ev->u.transfer.adopter = ps[3];
+		}
+		break;
+	default:
+		break;
+	}
+	if (!odd)
+		return;
+	switch (pick(st, 5)) {
+	case 0:
+		ev->source = NULL; /* required */
+		break;
+	case 1:
+		ev->programme = KX_PROGRAMME__COUNT; /* out of range */
+		break;
+	case 2:
+		ev->occurred_offset = -1; /* fine: only an odd value */
+		break;
+	case 3:
+		if (kx_event_type_family(type) == KX_FAMILY_PAIRING)
+			ev->u.pairing.cooperation_type = KX_COOP__COUNT;
+		else if (kx_event_type_family(type) == KX_FAMILY_VISIT)
+			ev->u.visit.host.name = NULL; /* required */
+		else if (type == KX_EVENT_PRACTICE_DOCUMENTED)
+			ev->u.practice.title = NULL; /* required */
+		break;
+	default:
+		memset(ev->event_id, 'a', sizeof(ev->event_id)); /* no NUL */
+		break;
+	}
+}
+
+/*
+ * Encodes ev with id through both encoders: the same code, the same
+ * reason, and byte for byte the same message. Returns the code.
+ */
+static int
+encode_both(struct fx *fx, const struct kx_event *ev, int32_t id,
+	    struct kx_buf *ref)
+{
+	char err_ref[512] = "";
+	int rc, rc_ref;
+
+	/* Both append after the same prefix, as the producer's batches do. */
+	kx_buf_reset(&fx->buf);
+	kx_buf_reset(ref);
+	assert_int_equal(kx_buf_adds(&fx->buf, "prefix"), 0);
+	assert_int_equal(kx_buf_adds(ref, "prefix"), 0);
+	fx->err[0] = '\0';
+	rc = kx_codec_encode(fx->c, ev, id, &fx->buf, fx->err, sizeof(fx->err));
+	rc_ref = kx__codec_encode_generic(fx->c, ev, id, ref, err_ref,
+					  sizeof(err_ref));
+	if (rc != rc_ref || strcmp(fx->err, err_ref) != 0)
+		fail_msg("%s with schema %d: direct %d '%s', reference %d "
+			 "'%s'",
+			 kx_event_type_name(ev->type), (int)id, rc, fx->err,
+			 rc_ref, err_ref);
+	assert_int_equal(fx->buf.len, ref->len);
+	if (memcmp(fx->buf.data, ref->data, ref->len + 1) != 0)
+		fail_msg("%s with schema %d: the bytes differ",
+			 kx_event_type_name(ev->type), (int)id);
+	return rc;
+}
+
+/* The ids to encode a family with: its catalogue schemas and one extra. */
+static size_t
+family_ids(enum kx_family family, int32_t *ids, size_t max)
+{
+	size_t n_cat, n = 0;
+	const struct kx_schema_entry *cat = kx_schema_catalogue(&n_cat);
+
+	for (size_t i = 0; i < n_cat && n < max; i++)
+		if (cat[i].family == family)
+			ids[n++] = cat[i].id;
+	/* A registry schema with fields KX lacks, one of them in Party. */
+	if (family == KX_FAMILY_PAIRING && n < max)
+		ids[n++] = 9101;
+	return n;
+}
+
+static void
+test_codec__direct_encoder_matches_the_reference_on_every_schema(void **state)
+{
+	struct fx *fx = *state;
+	struct kx_buf ref = KX_BUF_INIT;
+	struct kx_event ev;
+	int32_t ids[8];
+	bool v1_seen = false, v2_seen = false;
+
+	assert_int_equal(kx_codec_add_schema(fx->c, 9101, KX_FAMILY_PAIRING,
+					     pairing_v2, fx->err,
+					     sizeof(fx->err)),
+			 0);
+	for (int t = 0; t < KX_EVENT__COUNT; t++) {
+		enum kx_family family =
+			kx_event_type_family((enum kx_event_type)t);
+		size_t n = family_ids(family, ids, N_ELEMS(ids));
+
+		for (int variant = 0; variant < 2; variant++) {
+			make_event(&fx->arena, (enum kx_event_type)t, variant,
+				   &ev);
+			for (size_t i = 0; i < n; i++) {
+				assert_int_equal(encode_both(fx, &ev, ids[i],
+							     &ref),
+						 0);
+				v1_seen |= kx_schema_by_id(ids[i]) &&
+					   kx_schema_by_id(ids[i])->version ==
+						   1;
+				v2_seen |= kx_schema_by_id(ids[i]) &&
+					   kx_schema_by_id(ids[i])->version ==
+						   2;
+			}
+		}
+	}
+	assert_true(v1_seen && v2_seen);
+	kx_buf_release(&ref);
+}
+
+/*
+ * Random events of every type through every schema: the two encoders
+ * agree on each, and a valid event decodes back from the direct encoder's
+ * bytes to an equal event with its family's newest schema.
+ */
+static void
+test_codec__direct_encoder_matches_the_reference_on_random_events(void **state)
+{
+	struct fx *fx = *state;
+	struct kx_buf ref = KX_BUF_INIT;
+	struct kx_event ev, out;
+	uint64_t st = 0x9e3779b97f4a7c15ULL;
+	int32_t ids[8];
+	int n_ok = 0, n_failed = 0, n_back = 0;
+	char why[256];
+
+	assert_int_equal(kx_codec_add_schema(fx->c, 9101, KX_FAMILY_PAIRING,
+					     pairing_v2, fx->err,
+					     sizeof(fx->err)),
+			 0);
+	for (int k = 0; k < 6000; k++) {
+		enum kx_event_type type =
+			(enum kx_event_type)pick(&st, KX_EVENT__COUNT);
+		size_t n = family_ids(kx_event_type_family(type), ids,
+				      N_ELEMS(ids));
+
+		random_event(&fx->arena, &st, type, &ev);
+		for (size_t i = 0; i < n; i++) {
+			if (encode_both(fx, &ev, ids[i], &ref)) {
+				n_failed++;
+				continue;
+			}
+			n_ok++;
+			if (ids[i] == latest_id(type) && getenv("KX_WHY") &&
+			    kx_event_validate(&ev, why, sizeof(why)))
+				fprintf(stderr, "%s\n", why);
+			if (ids[i] != latest_id(type) ||
+			    kx_event_validate(&ev, why, sizeof(why)))
+				continue;
+			assert_int_equal(decode(fx, fx->buf.data + 6,
+						fx->buf.len - 6, &out),
+					 0);
+			if (!kx_event_equal(&ev, &out))
+				fail_msg("random event %d (%s) differs after "
+					 "the round trip",
+					 k, kx_event_type_name(type));
+			n_back++;
+		}
+		kx_arena_reset(&fx->arena);
+	}
+	print_message("%d encoded, %d refused by both, %d decoded back\n", n_ok,
+		      n_failed, n_back);
+	/* Each path was taken often enough to mean something. */
+	assert_true(n_ok > 8000);
+	assert_true(n_failed > 100);
+	assert_true(n_back > 1000);
+	kx_buf_release(&ref);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1934,6 +2274,8 @@ main(int argc, char **argv)
 		T(test_codec__v1_reader_skips_the_v2_fields),
 		T(test_codec__v2_reader_gives_v1_messages_the_defaults),
 		T(test_codec__v2_enum_default_reads_a_later_symbol_as_none),
+		T(test_codec__direct_encoder_matches_the_reference_on_every_schema),
+		T(test_codec__direct_encoder_matches_the_reference_on_random_events),
 	};
 
 	if (argc > 1 && strcmp(argv[1], "--bench") == 0)

@@ -1,5 +1,5 @@
 /*
- * The yajl fast path against event_json.c's jansson path: whatever the
+ * The fast path against event_json.c's jansson path: whatever the
  * fast path accepts, jansson accepts too, with the same event and the same
  * Avro bytes; whatever it is unsure of goes to jansson, so every reason is
  * jansson's path's. (test_event_json_fast runs event_json's whole table of
@@ -255,9 +255,10 @@ test_event_fast__leaves_the_unsure_to_jansson(void **state)
 }
 
 /*
- * yajl's trailing garbage check lexes one token after the value and lets
- * an unfinished one pass: the fast path took {...}" (found by a mutation
- * corpus through test_event_fast__corpus).
+ * yajl (the fast path's parser before its own scanner) lexed one token
+ * after the value in its trailing garbage check and let an unfinished one
+ * pass: the fast path took {...}" (found by a mutation corpus through
+ * test_event_fast__corpus).
  */
 static void
 test_event_fast__regression_unfinished_token_after_object(void **state)
@@ -278,12 +279,11 @@ test_event_fast__regression_unfinished_token_after_object(void **state)
 }
 
 /*
- * yajl's own buffers come from the arena too (event_fast.c's allocator
- * hook): a string long enough to make yajl grow its decode buffer several
- * times must still come out as jansson has it (here: a title too long).
+ * A long string made of escapes, decoded into the arena, must come out as
+ * jansson has it (here: a title too long).
  */
 static void
-test_event_fast__yajl_buffers_grow_in_the_arena(void **state)
+test_event_fast__long_escaped_string(void **state)
 {
 	static const char head[] =
 		"{\"event_id\":\"5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c10\","
@@ -309,6 +309,113 @@ test_event_fast__yajl_buffers_grow_in_the_arena(void **state)
 	n += 2;
 	assert_int_equal(check_line(fx, line, n), 0);
 	free(line);
+}
+
+/* Replaces the first occurrence of what in GOOD_PAIRING with with. */
+static char *
+edit_good(const char *what, const char *with)
+{
+	static char buf[2048];
+	const char *at = strstr(GOOD_PAIRING, what);
+
+	assert_non_null(at);
+	snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - GOOD_PAIRING),
+		 GOOD_PAIRING, with, at + strlen(what));
+	return buf;
+}
+
+/*
+ * The JSON grammar at the places where the fast path could differ from
+ * jansson: white space, escapes (in keys too), numbers, literals,
+ * separators and nesting, and what jsmn's strict mode still lets through
+ * (separators, primitives). Whatever it takes must be jansson's event;
+ * whether it takes a line is said where it matters.
+ */
+static void
+test_event_fast__json_edge_cases(void **state)
+{
+	static const struct {
+		const char *what, *with;
+		int taken; /* 1 taken, 0 left to jansson, -1 either */
+	} edits[] = {
+		{"{\"event_id\"", "  {  \"event_id\"  ", 1},
+		{"\"source\":", "\"source\" : ", 1},
+		{"\"source\":", "\"\\u0073ource\":", 1},
+		{"\"source\":", "\"sou\\rce\":", 0},
+		{"iurc-crm", "iurc\\/crm", 0}, /* '/' is not a source byte */
+		{"P-2025-001", "P\\/2025\\u00e9\\u20ac\\\"", 1},
+		{"P-2025-001", "P\\b\\f\\n\\r\\t", -1},
+		{"P-2025-001", "P\\x41", 0},
+		{"P-2025-001", "P\\", 0},
+		{"\"pilot_projects\":3", "\"pilot_projects\":03", 0},
+		{"\"pilot_projects\":3", "\"pilot_projects\":0", 1},
+		{"\"pilot_projects\":3", "\"pilot_projects\":-3", 0},
+		{"\"pilot_projects\":3", "\"pilot_projects\":3.0", 0},
+		{"\"pilot_projects\":3", "\"pilot_projects\":3e0", 0},
+		{"\"pilot_projects\":3", "\"pilot_projects\":1-2", 0},
+		{"\"pilot_projects\":3", "\"pilot_projects\":null", 1},
+		{"\"pilot_projects\":3", "\"pilot_projects\":nul", 0},
+		{"\"pilot_projects\":3", "\"pilot_projects\":nullx", 0},
+		{"\"eu\":false", "\"eu\":fals", 0},
+		{"\"eu\":false", "\"eu\":falsey", 0},
+		{"\"eu\":false", "\"eu\":true", 1},
+		{"\"themes\":[\"circular-economy\"]", "\"themes\":[ ]", 1},
+		{"\"themes\":[\"circular-economy\"]",
+		 "\"themes\":[\"circular-economy\",]", 0},
+		{"\"themes\":[\"circular-economy\"]",
+		 "\"themes\":[\"circular-economy\" \"x\"]", 0},
+		{"\"themes\":[\"circular-economy\"]",
+		 "\"themes\":[[\"circular-economy\"]]", 0},
+		{"\"themes\":[\"circular-economy\"]",
+		 "\"themes\":[\"circular-economy\"}", 0},
+		{"\"themes\":[\"circular-economy\"],", "", 1},
+		{"\"source\":", "\"source\"", 0},
+		{"\"source\":", "\"source\"::", 0},
+		{",\"programme\"", ",,\"programme\"", 0},
+		{"\"pilot_projects\":3}", "\"pilot_projects\":3,}", 0},
+		{"\"pilot_projects\":3}", "\"pilot_projects\":3}}", 0},
+		{"\"pilot_projects\":3}", "\"pilot_projects\":3]", 0},
+		{"\"pilot_projects\":3}", "\"pilot_projects\":3} ", 1},
+		{"\"pilot_projects\":3}", "\"pilot_projects\":3", 0},
+		{"\"eu\":false}", "\"eu\":false,\"eu\":true}", 0},
+		{"{\"name\":\"Lisboa\"", "{{\"name\":\"Lisboa\"", 0},
+		{"\"geo_area\":\"LAC\"", "\"geo_area\":{\"a\":[{}]}", 0},
+		{"\"geo_area\":\"LAC\"", "\"geo_area\":\"LAC", 0},
+		/* What jsmn's strict mode lets through. */
+		{"{\"event_id\"", "{,\"event_id\"", 0},
+		{",\"programme\"", " \"programme\"", 0},
+		{"\"source\":\"iurc-crm\"", "\"source\":\"iurc-crm\":\"x\"", 0},
+		{"\"themes\":[\"circular-economy\"]",
+		 "\"themes\":[,\"circular-economy\"]", 0},
+		{"\"themes\":[\"circular-economy\"]",
+		 "\"themes\":[\"circular-economy\":\"x\"]", 0},
+		{"\"pilot_projects\":3", "\"pilot_projects\":3 4", 0},
+		{"\"pilot_projects\":3", "\"pilot_projects\":", 0},
+		{"\"pilot_projects\":3", "\"pilot_projects\":tru", 0},
+		{"\"pilot_projects\":3", "\"pilot_projects\":1.2.3", 0},
+		{"\"pilot_projects\":3", "\"pilot_projects\":3:4", 0},
+		{"\"pilot_projects\":3}", "\"pilot_projects\":3}{}", 0},
+		{"\"pilot_projects\":3}", "\"pilot_projects\":3} 1", 0},
+		{"\"eu\":false", "\"eu\":false:true", 0},
+		{"\"eu\":false", "\"eu\":false true", 0},
+		{"P-2025-001", "P\\u00", 0},
+		{"P-2025-001", "P\\u00g1", 0},
+	};
+	struct fixture *fx = *state;
+	struct kx_event ev;
+
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		const char *line = edit_good(edits[i].what, edits[i].with);
+		int taken = check_line(fx, line, strlen(line));
+
+		if (edits[i].taken >= 0 && taken != edits[i].taken)
+			fail_msg("edit %zu: fast path %s: %s", i,
+				 taken ? "took it" : "left it", line);
+	}
+	/* The bare value of a line is not an event. */
+	assert_false(kx_event_fast_try("{}", 2, &fx->a, &ev));
+	assert_false(kx_event_fast_try("\"x\"", 3, &fx->a, &ev));
+	assert_false(kx_event_fast_try("[]", 2, &fx->a, &ev));
 }
 
 /* Every line of the fixture files, valid and invalid. */
@@ -421,7 +528,8 @@ main(void)
 		cmocka_unit_test(test_event_fast__leaves_the_unsure_to_jansson),
 		cmocka_unit_test(
 			test_event_fast__regression_unfinished_token_after_object),
-		cmocka_unit_test(test_event_fast__yajl_buffers_grow_in_the_arena),
+		cmocka_unit_test(test_event_fast__long_escaped_string),
+		cmocka_unit_test(test_event_fast__json_edge_cases),
 		cmocka_unit_test(test_event_fast__fixture_files),
 		cmocka_unit_test(test_event_fast__edited_lines_agree),
 		cmocka_unit_test(test_event_fast__corpus),

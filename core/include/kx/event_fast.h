@@ -1,15 +1,15 @@
 /*
- * The fast path of kx_event_parse_line(): partner JSON lines read with
- * yajl's streaming parser straight into a struct kx_event, with no DOM.
+ * The fast path of kx_event_parse_line(): partner JSON lines tokenized by
+ * jsmn and read straight into a struct kx_event, with no DOM.
  *
  * It decides only what it is sure of. A line it accepts is one that
  * kx_event_parse_line() accepts too, and the event is the same; any other
  * line (invalid, or merely unusual: a byte order mark, a control byte, a
  * \u0000 or surrogate escape, a field it does not know, a repeated key, a
- * number that is not a small integer) goes to kx_event_parse_line(), whose
- * reason is then the one reported. So every reason a partner reads comes
- * from event_json.c, word for word, and a field added there but not here
- * is still handled, only slower.
+ * number that is not a small integer, over a thousand tokens) goes to
+ * kx_event_parse_line(), whose reason is then the one reported. So every
+ * reason a partner reads comes from event_json.c, word for word, and a
+ * field added there but not here is still handled, only slower.
  */
 #ifndef KX_EVENT_FAST_H
 #define KX_EVENT_FAST_H
