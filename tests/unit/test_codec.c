@@ -1244,7 +1244,7 @@ avro_msg_release(struct avro_msg *m)
 static avro_value_t
 field(avro_value_t *rec, const char *name)
 {
-	avro_value_t v;
+	avro_value_t v = {NULL, NULL};
 
 	if (avro_value_get_by_name(rec, name, &v, NULL))
 		fail_msg("no field '%s'", name);
@@ -1510,7 +1510,7 @@ test_codec__encode_with_a_newer_schema_writes_its_defaults(void **state)
 	struct avro_msg m;
 	avro_reader_t r;
 	avro_value_t v;
-	int branch;
+	int branch = -1;
 
 	assert_int_equal(kx_codec_add_schema(fx->c, 9101, KX_FAMILY_PAIRING,
 					     pairing_v2, fx->err,
