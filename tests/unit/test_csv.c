@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "text_file.h"
 #include "kx/csv.h"
 #include "kx/err.h"
 #include "kx/event.h"
@@ -49,10 +50,7 @@ static void
 src_open_len(struct src *s, const void *text, size_t len,
 	     enum kx_family family)
 {
-	s->fp = tmpfile();
-	assert_non_null(s->fp);
-	assert_int_equal(fwrite(text, 1, len, s->fp), len);
-	rewind(s->fp);
+	s->fp = text_file(text, len);
 	s->r = kx_csv_reader_new(s->fp, family);
 	assert_non_null(s->r);
 }

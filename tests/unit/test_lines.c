@@ -11,25 +11,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "text_file.h"
 #include "kx/err.h"
 #include "kx/lines.h"
-
-static FILE *
-from(const char *text, size_t len)
-{
-	FILE *fp = tmpfile();
-
-	assert_non_null(fp);
-	assert_int_equal(fwrite(text, 1, len, fp), len);
-	rewind(fp);
-	return fp;
-}
 
 static void
 test_lines__splits_and_strips_line_endings(void **state)
 {
 	static const char text[] = "one\r\ntwo\n\nthree";
-	FILE *fp = from(text, sizeof(text) - 1);
+	FILE *fp = text_file(text, sizeof(text) - 1);
 	struct kx_lines lr;
 	const char *line;
 	size_t len;
@@ -54,7 +44,7 @@ static void
 test_lines__keeps_nul_bytes(void **state)
 {
 	static const char text[] = "a\0b\nc\n";
-	FILE *fp = from(text, sizeof(text) - 1);
+	FILE *fp = text_file(text, sizeof(text) - 1);
 	struct kx_lines lr;
 	const char *line;
 	size_t len;
@@ -80,7 +70,7 @@ test_lines__skips_a_line_over_the_cap(void **state)
 	(void)state;
 	memset(text, 'x', sizeof(text));
 	memcpy(text + 4000, "\nok\n", 4);
-	fp = from(text, 4004);
+	fp = text_file(text, 4004);
 	kx_lines_init(&lr, fp, 100);
 	assert_int_equal(kx_lines_next(&lr, &line, &len), KX_ETOOLONG);
 	assert_int_equal(lr.lineno, 1);

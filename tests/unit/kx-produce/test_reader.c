@@ -22,6 +22,7 @@
 #include "kx/event.h"
 #include "kx/schema.h"
 #include "reader.h"
+#include "../text_file.h"
 
 #define GOOD                                                                   \
 	"{\"event_id\":\"3f1c2a4e-8b6d-4e2f-9a1b-0c2d3e4f5a6b\","             \
@@ -62,18 +63,6 @@ teardown(void **state)
 	kx_codec_free(fx->codec);
 	free(fx);
 	return 0;
-}
-
-/* A temporary file holding text. */
-static FILE *
-from(const char *text, size_t len)
-{
-	FILE *fp = tmpfile();
-
-	assert_non_null(fp);
-	assert_int_equal(fwrite(text, 1, len, fp), len);
-	rewind(fp);
-	return fp;
 }
 
 /* Every item of a run, flattened. */
@@ -153,7 +142,7 @@ test_reader__results_in_input_order(void **state)
 		}
 	}
 	fclose(mem);
-	fp = from(text, len);
+	fp = text_file(text, len);
 	rd = reader_start(fp, fx->codec, fx->id, true, &fx->stop);
 	assert_non_null(rd);
 	n = drain(rd, seen, 3000, &rc);
@@ -202,7 +191,7 @@ test_reader__no_lines_kept_and_long_lines(void **state)
 	text[at + big] = '\n';
 	at += (int)big + 1;
 	at += snprintf(text + at, 1024, GOOD, 3);
-	fp = from(text, (size_t)at);
+	fp = text_file(text, (size_t)at);
 	rd = reader_start(fp, fx->codec, fx->id, false, &fx->stop);
 	assert_non_null(rd);
 	n = drain(rd, seen, 4, &rc);
@@ -227,7 +216,7 @@ test_reader__stop_flag(void **state)
 	static const char text[] = GOOD "\n";
 	struct seen seen[2];
 	struct reader *rd;
-	FILE *fp = from(text, sizeof(text) - 1);
+	FILE *fp = text_file(text, sizeof(text) - 1);
 	int rc;
 
 	atomic_store(&fx->stop, 1);
@@ -255,7 +244,7 @@ test_reader__finish_early(void **state)
 		fputs(line, mem);
 	}
 	fclose(mem);
-	fp = from(text, len);
+	fp = text_file(text, len);
 	rd = reader_start(fp, fx->codec, fx->id, true, &fx->stop);
 	assert_non_null(rd);
 	b = reader_next(rd);
