@@ -539,8 +539,11 @@ commit_batch(struct app *app)
 
 /*
  * While no message arrives, nothing else would notice that PostgreSQL went
- * away or that Kafka came back: probe both so /readyz tells the truth.
- * Cheap: one "SELECT 1", and a metadata request only while Kafka is down.
+ * away. And nothing at all says that Kafka came back: not even a message,
+ * which may have been fetched before the broker went down and waited in
+ * librdkafka's queue. So Kafka counts as reachable when a broker answers a
+ * metadata request. Cheap: one "SELECT 1", and a metadata request only
+ * while Kafka is down or a connection to it failed.
  */
 static void
 probe(struct app *app)
@@ -549,12 +552,13 @@ probe(struct app *app)
 
 	atomic_store(&app->metrics.db_ok,
 		     store_ping(app->st, errbuf, sizeof(errbuf)) == 0);
-	if (!app->src.kafka_ok) {
+	if (!app->src.kafka_ok || app->src.kafka_suspect) {
 		const struct rd_kafka_metadata *md = NULL;
-		if (!rd_kafka_metadata(app->src.rk, 0, NULL, &md, 1000)) {
-			app->src.kafka_ok = 1;
+		app->src.kafka_suspect = 0;
+		app->src.kafka_ok =
+			!rd_kafka_metadata(app->src.rk, 0, NULL, &md, 1000);
+		if (md)
 			rd_kafka_metadata_destroy(md);
-		}
 	}
 	atomic_store(&app->metrics.kafka_ok, app->src.kafka_ok);
 }
@@ -601,7 +605,6 @@ run_loop(struct app *app)
 				rd_kafka_message_destroy(m);
 				continue;
 			}
-			app->src.kafka_ok = 1;
 			idle = false;
 			if (batch_push(b)) {
 				rd_kafka_message_destroy(m);
@@ -633,7 +636,8 @@ run_loop(struct app *app)
 			if (rc && rc != KX_EFENCED)
 				return rc;
 		}
-		if (idle && now_us() - last_probe > 2000000L) {
+		if ((idle || !app->src.kafka_ok || app->src.kafka_suspect) &&
+		    now_us() - last_probe > 2000000L) {
 			last_probe = now_us();
 			probe(app);
 		}

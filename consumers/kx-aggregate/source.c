@@ -131,8 +131,14 @@ on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	struct source *src = opaque;
 
 	(void)rk;
+	/* Served by rd_kafka_consumer_poll(), on the main thread. "All
+	 * brokers down" is not raised while a broker the client knows has
+	 * never connected, so any failed connection asks for a probe. */
 	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
 		src->kafka_ok = 0;
+	else if (err == RD_KAFKA_RESP_ERR__TRANSPORT ||
+		 err == RD_KAFKA_RESP_ERR__RESOLVE)
+		src->kafka_suspect = 1;
 	kx_log_warn("aggregate", "kafka: %s", reason);
 }
 

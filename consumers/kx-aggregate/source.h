@@ -30,7 +30,8 @@ struct source {
 	struct part *parts;
 	size_t n_parts;
 	bool revoked;           /* a revoke happened: drop the batch */
-	volatile int kafka_ok;  /* brokers reachable, as far as we know */
+	int kafka_ok;           /* a broker answered the last probe */
+	int kafka_suspect;      /* a connection failed since: probe again */
 	int assign_errors;
 };
 
