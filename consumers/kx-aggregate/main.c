@@ -154,6 +154,10 @@ usage(FILE *fp)
 	      "exits 0; a second SIGINT exits at once.\n\nOptions:\n",
 	      fp);
 	kx_conf_usage(fp, options);
+	fputs("\nExit status: 0 stopped by SIGTERM/SIGINT, or caught up; 1 "
+	      "stopped by an error\nwhile running (logged); 2 usage, config "
+	      "or connection error at start-up;\n130 a second SIGINT.\n",
+	      fp);
 }
 
 static long
