@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kx/buf.h"
+#include "kx/net.h"
 #include "metrics.h"
 
 const double metrics_buckets[8] = {0.01, 0.025, 0.05, 0.1,
@@ -125,37 +126,13 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 	return ret;
 }
 
-/* Parses "ADDR:PORT" (ADDR may be empty: every IPv4 address). */
+/* "ADDR:PORT", ADDR empty for every IPv4 address. */
 static int
 parse_addr(const char *addr, struct sockaddr_in *sin, char *errbuf,
 	   size_t errlen)
 {
-	const char *colon = strrchr(addr, ':');
-	char host[64], *end = NULL;
-	long port = 0;
-
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	if (colon)
-		port = strtol(colon + 1, &end, 10);
-	if (!colon || (size_t)(colon - addr) >= sizeof(host) || !colon[1] ||
-	    *end || port <= 0 || port > 65535) {
-		snprintf(errbuf, errlen,
-			 "'http': '%s' is not ADDR:PORT (e.g. 127.0.0.1:9464)",
-			 addr);
-		return -1;
-	}
-	memcpy(host, addr, (size_t)(colon - addr));
-	host[colon - addr] = '\0';
-	if (!*host)
-		sin->sin_addr.s_addr = htonl(INADDR_ANY);
-	else if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
-		snprintf(errbuf, errlen, "'http': '%s' is not an IPv4 address",
-			 host);
-		return -1;
-	}
-	sin->sin_port = htons((uint16_t)port);
-	return 0;
+	return kx_listen_addr_parse(addr, "http", "127.0.0.1:9464", sin,
+				    errbuf, errlen);
 }
 
 int

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kx/net.h"
 #include "kxdb.h"
 #include "report_int.h"
 
@@ -104,32 +105,11 @@ kx__serve(const char *addr, const char *conninfo, char *errbuf, size_t errlen)
 {
 	struct sockaddr_in sin;
 	struct sigaction sa;
-	const char *colon = strrchr(addr, ':');
-	char host[64], *end = NULL;
-	long port = 0;
 	struct MHD_Daemon *d;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	if (colon)
-		port = strtol(colon + 1, &end, 10);
-	if (!colon || (size_t)(colon - addr) >= sizeof(host) || *end ||
-	    port <= 0 || port > 65535) {
-		snprintf(errbuf, errlen,
-			 "'serve': '%s' is not ADDR:PORT (e.g. 127.0.0.1:8080)",
-			 addr);
+	if (kx_listen_addr_parse(addr, "serve", "127.0.0.1:8080", &sin, errbuf,
+				 errlen))
 		return -1;
-	}
-	memcpy(host, addr, (size_t)(colon - addr));
-	host[colon - addr] = '\0';
-	if (!*host)
-		sin.sin_addr.s_addr = htonl(INADDR_ANY);
-	else if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
-		snprintf(errbuf, errlen, "'serve': '%s' is not an IPv4 address",
-			 host);
-		return -1;
-	}
-	sin.sin_port = htons((uint16_t)port);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -137,7 +117,7 @@ kx__serve(const char *addr, const char *conninfo, char *errbuf, size_t errlen)
 	sigaction(SIGTERM, &sa, NULL);
 	d = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-		(uint16_t)port, NULL, NULL, answer,
+		ntohs(sin.sin_port), NULL, NULL, answer,
 		(void *)(conninfo ? conninfo : ""), MHD_OPTION_SOCK_ADDR, &sin,
 		MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
 	if (!d) {

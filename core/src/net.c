@@ -1,0 +1,42 @@
+/*
+ * Listening addresses given by users (see kx/net.h).
+ */
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kx/err.h"
+#include "kx/net.h"
+
+int
+kx_listen_addr_parse(const char *addr, const char *key, const char *example,
+		     struct sockaddr_in *sin, char *errbuf, size_t errlen)
+{
+	const char *colon = strrchr(addr, ':');
+	char host[64], *end = NULL;
+	long port = 0;
+
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	if (colon)
+		port = strtol(colon + 1, &end, 10);
+	if (!colon || (size_t)(colon - addr) >= sizeof(host) || !colon[1] ||
+	    *end || port <= 0 || port > 65535) {
+		snprintf(errbuf, errlen, "'%s': '%s' is not ADDR:PORT (e.g. %s)",
+			 key, addr, example);
+		return KX_EINVAL;
+	}
+	memcpy(host, addr, (size_t)(colon - addr));
+	host[colon - addr] = '\0';
+	if (!*host)
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+	else if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
+		snprintf(errbuf, errlen, "'%s': '%s' is not an IPv4 address",
+			 key, host);
+		return KX_EINVAL;
+	}
+	sin->sin_port = htons((uint16_t)port);
+	return 0;
+}
