@@ -19,6 +19,7 @@
 #include <cmocka.h>
 /* clang-format on */
 
+#include "event_lines.h"
 #include "kx/arena.h"
 #include "kx/err.h"
 #include "kx/event.h"
@@ -40,19 +41,7 @@ static const char *const bases[] = {
 		    "\"kind\":\"city\",\"eu\":false},{\"name\":\"Lisboa\","
 		    "\"country\":\"PT\",\"kind\":\"city\",\"eu\":true}],"
 		    "\"pilot_projects\":3}",
-	[VISIT] =
-		"{\"event_id\":\"9d2e4c1a-0b3f-4a5e-8c7d-6e5f4a3b2c1d\","
-		"\"event_type\":\"visit.held\","
-		"\"occurred_at\":\"2025-05-02T18:00:00Z\","
-		"\"source\":\"iurc-crm\",\"programme\":\"IURC\","
-		"\"sdgs\":[\"11.2\"],\"visit_id\":\"V-17\","
-		"\"pairing_id\":\"P-2025-001\",\"visit_type\":\"study_visit\","
-		"\"format\":\"in_person\",\"host\":{\"name\":\"Київ\","
-		"\"country\":\"UA\",\"kind\":\"city\",\"eu\":false},"
-		"\"visitors\":[{\"name\":\"北京\",\"country\":\"CN\","
-		"\"kind\":\"city\",\"eu\":false}],"
-		"\"start_date\":\"2025-04-28\",\"end_date\":\"2025-04-30\","
-		"\"participants\":25}",
+	[VISIT] = LINE_VISIT_HELD,
 	[PRACTICE] = "{\"event_id\":\"5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c10\","
 		     "\"event_type\":\"practice.documented\","
 		     "\"occurred_at\":\"2025-07-01T10:00:00Z\","
