@@ -17,7 +17,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Test hook in codec.c: the reference encoder. */
+/* Test hook in codec_encode.c: the reference encoder. */
 int kx__codec_encode_generic(struct kx_codec *c, const struct kx_event *ev,
 			     int32_t id, struct kx_buf *out, char *errbuf,
 			     size_t errlen);

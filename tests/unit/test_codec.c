@@ -36,7 +36,7 @@
 int kx__codec_set_reader(struct kx_codec *c, enum kx_family family,
 			 const char *avsc, char *errbuf, size_t errlen);
 
-/* Test hook in codec.c: the reference encoder, through Avro-C's values. */
+/* Test hook in codec_encode.c: the reference encoder, through Avro-C. */
 int kx__codec_encode_generic(struct kx_codec *c, const struct kx_event *ev,
 			     int32_t id, struct kx_buf *out, char *errbuf,
 			     size_t errlen);

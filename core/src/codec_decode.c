@@ -1,0 +1,628 @@
+/*
+ * Avro codec, decoding: a Confluent-framed message -> struct kx_event. The
+ * payload is walked first (codec_wtree.c), read into the writer schema's
+ * generic Avro value, then copied field by field through the schema's field
+ * map (codec_model.c), defaults filling what the writer lacks.
+ *
+ * Invariant: a decoded event's strings are valid UTF-8 without NULs and
+ * live in the caller's arena.
+ */
+#include <avro.h>
+#include <ctype.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kx/arena.h"
+#include "kx/err.h"
+#include "kx/validate.h"
+
+#include "codec_int.h"
+
+void
+kx__codec_dpath(const struct dctx *d, const char *name, long idx, char *out,
+		size_t n)
+{
+	char tail[80];
+
+	if (idx >= 0)
+		snprintf(tail, sizeof(tail), "%s[%ld]", name, idx);
+	else
+		snprintf(tail, sizeof(tail), "%s", name);
+	if (!d->parent)
+		snprintf(out, n, "%s", tail);
+	else if (d->pidx >= 0)
+		snprintf(out, n, "%s[%ld].%s", d->parent, d->pidx, tail);
+	else
+		snprintf(out, n, "%s.%s", d->parent, tail);
+}
+
+static int __attribute__((format(printf, 5, 6)))
+dfail(const struct dctx *d, int rc, const char *name, long idx, const char *fmt,
+      ...)
+{
+	char path[160], msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	kx__codec_dpath(d, name, idx, path, sizeof(path));
+	return kx__codec_fail(d->errbuf, d->errlen, rc, "'%s': %s", path, msg);
+}
+
+/*
+ * Checks UTF-8 strictly (no overlongs, no surrogates, nothing above
+ * U+10FFFF). Returns 0, 1 for an embedded NUL, or 2 for invalid UTF-8.
+ */
+static int
+utf8_check(const unsigned char *s, size_t len)
+{
+	const uint64_t high = 0x8080808080808080ULL;
+	const uint64_t ones = 0x0101010101010101ULL;
+	size_t i = 0;
+
+	while (i < len) {
+		/* Most text is ASCII: skip eight such bytes (no NUL) at once.
+		 */
+		if (len - i >= 8) {
+			uint64_t x;
+			memcpy(&x, s + i, 8);
+			if (!(x & high) && !((x - ones) & ~x & high)) {
+				i += 8;
+				continue;
+			}
+		}
+		unsigned c = s[i];
+		size_t n;
+		unsigned cp, min;
+
+		if (c < 0x80) {
+			if (c == 0)
+				return 1;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+			min = 0x80;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+			min = 0x800;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+			min = 0x10000;
+		} else {
+			return 2;
+		}
+		if (len - i <= n)
+			return 2;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 2;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 2;
+		i += n + 1;
+	}
+	return 0;
+}
+
+static int
+check_text(const struct dctx *d, const char *name, long idx, const char *s,
+	   size_t len)
+{
+	switch (utf8_check((const unsigned char *)s, len)) {
+	case 1:
+		return dfail(d, KX_EUTF8, name, idx, "contains a NUL byte");
+	case 2:
+		return dfail(d, KX_EUTF8, name, idx, "not valid UTF-8");
+	}
+	return 0;
+}
+
+/*
+ * How many bytes of the valid UTF-8 string s (len bytes) to quote in a
+ * reason: at most 40, never ending inside a character, because reasons are
+ * stored as PostgreSQL text.
+ */
+static int
+quote_len(const char *s, size_t len)
+{
+	size_t n = len < 40 ? len : 40;
+
+	while (n < len && n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return (int)n;
+}
+
+/* Stores one string of kind f->kind at dst. */
+static int
+store_text(const struct dctx *d, const struct mfield *f, long idx,
+	   const char *s, size_t len, void *dst)
+{
+	int rc = check_text(d, f->name, idx, s, len);
+	const char *name;
+
+	if (rc)
+		return rc;
+	switch (f->kind) {
+	case M_UUID: {
+		char *id = dst;
+		if (len > 36)
+			return dfail(d, KX_EINVALID_EVENT, f->name, idx,
+				     "'%.*s' is not a UUID", quote_len(s, len),
+				     s);
+		for (size_t i = 0; i < len; i++)
+			id[i] = (char)tolower((unsigned char)s[i]);
+		id[len] = '\0';
+		return 0;
+	}
+	case M_COUNTRY:
+		if (len > 2)
+			return dfail(d, KX_EINVALID_EVENT, f->name, idx,
+				     "'%.*s' is not an ISO 3166-1 "
+				     "alpha-2 code",
+				     quote_len(s, len), s);
+		memcpy(dst, s, len);
+		((char *)dst)[len] = '\0';
+		return 0;
+	case M_PROGRAMME:
+		for (int p = 0;
+		     (name = kx_programme_name((enum kx_programme)p)); p++) {
+			if (strlen(name) == len && memcmp(name, s, len) == 0) {
+				*(int *)dst = p;
+				return 0;
+			}
+		}
+		return dfail(d, KX_EINVALID_EVENT, f->name, idx,
+			     "'%.*s' is not a programme (IUC, IURC, "
+			     "ICP-AGIR, URBELAC or RPD)",
+			     quote_len(s, len), s);
+	default: {
+		char *copy = kx_arena_strndup(d->arena, s, len);
+		if (!copy)
+			return dfail(d, KX_ENOMEM, f->name, idx,
+				     "cannot be copied: out of memory");
+		*(const char **)dst = copy;
+		return 0;
+	}
+	}
+}
+
+static int
+store_enum(const struct dctx *d, const struct mfield *f, const struct slot *s,
+	   int index, void *dst)
+{
+	int v;
+
+	if (index < 0 || (size_t)index >= s->vnode->n)
+		return dfail(d, KX_ERANGE, f->name, -1,
+			     "enum index %d out of range", index);
+	v = s->sym_map[index];
+	if (v < 0)
+		return dfail(d, KX_EINVALID_EVENT, f->name, -1,
+			     "unknown symbol '%s'", s->vnode->names[index]);
+	*(int *)dst = v;
+	return 0;
+}
+
+static int decode_record(struct dctx *d, const struct fmap *m,
+			 avro_value_t *rec, void *base, int shape);
+
+/* Decodes a nested record (a Party, or participants by sector) into p. */
+static int
+decode_nested(struct dctx *d, const struct mfield *f, const struct slot *s,
+	      avro_value_t *v, long idx, void *p)
+{
+	const char *parent = d->parent;
+	long pidx = d->pidx;
+	int rc;
+
+	d->parent = f->name;
+	d->pidx = idx;
+	rc = decode_record(d, s->sub, v, p, 0);
+	d->parent = parent;
+	d->pidx = pidx;
+	return rc;
+}
+
+/* Decodes a present, non-null writer value v into dst. */
+static int
+decode_value(struct dctx *d, const struct mfield *f, const struct slot *s,
+	     avro_value_t *v, void *base, size_t off)
+{
+	void *dst = (char *)base + off;
+	const char *str;
+	size_t size, n;
+	int32_t i32 = 0;
+	int64_t i64 = 0;
+	int iv = 0, rc = 0;
+	avro_value_t e;
+
+	switch (f->kind) {
+	case M_UUID:
+	case M_PROGRAMME:
+	case M_STRING:
+	case M_COUNTRY:
+		if (avro_value_get_string(v, &str, &size))
+			return dfail(d, KX_EAVRO, f->name, -1,
+				     "cannot be read as a string");
+		return store_text(d, f, -1, str, size ? size - 1 : 0, dst);
+	case M_LONG:
+		if (s->vnode->type == W_INT) {
+			rc = avro_value_get_int(v, &i32);
+			i64 = i32;
+		} else {
+			rc = avro_value_get_long(v, &i64);
+		}
+		if (rc)
+			return dfail(d, KX_EAVRO, f->name, -1,
+				     "cannot be read as a number");
+		*(int64_t *)dst = i64;
+		return 0;
+	case M_INT:
+		if (avro_value_get_int(v, &i32))
+			return dfail(d, KX_EAVRO, f->name, -1,
+				     "cannot be read as an int");
+		*(int32_t *)dst = i32;
+		return 0;
+	case M_BOOL:
+		if (avro_value_get_boolean(v, &iv))
+			return dfail(d, KX_EAVRO, f->name, -1,
+				     "cannot be read as a boolean");
+		*(bool *)dst = iv != 0;
+		return 0;
+	case M_TYPE:
+	case M_ENUM:
+		if (avro_value_get_enum(v, &iv))
+			return dfail(d, KX_EAVRO, f->name, -1,
+				     "cannot be read as an enum");
+		return store_enum(d, f, s, iv, dst);
+	case M_PARTY:
+		return decode_nested(d, f, s, v, -1, dst);
+	case M_SECTORS:
+		*(bool *)((char *)base + f->off_n) = true;
+		return decode_nested(d, f, s, v, -1, dst);
+	case M_STRINGS:
+	case M_PARTIES: {
+		size_t esz = f->kind == M_STRINGS ? sizeof(const char *)
+						  : sizeof(struct kx_party);
+		void *arr = NULL;
+
+		if (avro_value_get_size(v, &n))
+			return dfail(d, KX_EAVRO, f->name, -1,
+				     "cannot be read as an array");
+		if (n && !(arr = kx_arena_calloc(d->arena, n, esz)))
+			return dfail(d, KX_ENOMEM, f->name, -1,
+				     "cannot be stored: out of memory");
+		for (size_t i = 0; i < n && !rc; i++) {
+			if (avro_value_get_by_index(v, i, &e, NULL))
+				return dfail(d, KX_EAVRO, f->name, (long)i,
+					     "cannot be read");
+			if (f->kind == M_PARTIES) {
+				rc = decode_nested(d, f, s, &e, (long)i,
+						  (struct kx_party *)arr + i);
+			} else if (avro_value_get_string(&e, &str, &size)) {
+				rc = dfail(d, KX_EAVRO, f->name, (long)i,
+					   "cannot be read as a string");
+			} else {
+				rc = store_text(d, f, (long)i, str,
+						size ? size - 1 : 0,
+						(const char **)arr + i);
+			}
+		}
+		memcpy(dst, &arr, sizeof(arr));
+		*(size_t *)((char *)base + f->off_n) = n;
+		return rc;
+	}
+	}
+	return dfail(d, KX_EINVAL, f->name, -1, "unknown kind");
+}
+
+/* Stores a JSON default (never null here) at dst. */
+static int
+store_json(struct dctx *d, const struct mfield *f, const struct slot *s,
+	   json_t *j, void *base, size_t off)
+{
+	void *dst = (char *)base + off;
+	size_t n, i;
+	json_t *e;
+	int v, rc = 0;
+
+	switch (f->kind) {
+	case M_UUID:
+	case M_PROGRAMME:
+	case M_STRING:
+	case M_COUNTRY:
+		if (!json_is_string(j))
+			break;
+		return store_text(d, f, -1, json_string_value(j),
+				  json_string_length(j), dst);
+	case M_LONG:
+		if (!json_is_integer(j))
+			break;
+		*(int64_t *)dst = (int64_t)json_integer_value(j);
+		return 0;
+	case M_INT:
+		if (!json_is_integer(j) || json_integer_value(j) < INT32_MIN ||
+		    json_integer_value(j) > INT32_MAX)
+			break;
+		*(int32_t *)dst = (int32_t)json_integer_value(j);
+		return 0;
+	case M_BOOL:
+		if (!json_is_boolean(j))
+			break;
+		*(bool *)dst = json_is_true(j);
+		return 0;
+	case M_TYPE:
+	case M_ENUM:
+		if (!json_is_string(j) ||
+		    (v = kx__codec_model_symbol(f, d->family,
+						json_string_value(j))) < 0)
+			break;
+		*(int *)dst = v;
+		return 0;
+	case M_PARTY:
+	case M_SECTORS: {
+		size_t n_sub;
+		const struct mfield *sub = kx__codec_sub_fields(f, &n_sub);
+
+		if (!json_is_object(j))
+			break;
+		for (i = 0; i < n_sub && !rc; i++) {
+			json_t *m = json_object_get(j, sub[i].name);
+			if (!m || json_is_null(m))
+				return dfail(d, KX_ESCHEMA, f->name, -1,
+					     "default lacks '%s'", sub[i].name);
+			rc = store_json(d, &sub[i], NULL, m, dst,
+					sub[i].off[0]);
+		}
+		if (f->kind == M_SECTORS)
+			*(bool *)((char *)base + f->off_n) = true;
+		return rc;
+	}
+	case M_STRINGS:
+	case M_PARTIES: {
+		struct mfield ef = *f;
+		size_t esz = f->kind == M_STRINGS ? sizeof(const char *)
+						  : sizeof(struct kx_party);
+		void *arr = NULL;
+
+		if (!json_is_array(j))
+			break;
+		ef.kind = f->kind == M_STRINGS ? M_STRING : M_PARTY;
+		n = json_array_size(j);
+		if (n && !(arr = kx_arena_calloc(d->arena, n, esz)))
+			return dfail(d, KX_ENOMEM, f->name, -1,
+				     "cannot be stored: out of memory");
+		json_array_foreach(j, i, e)
+		{
+			if (json_is_null(e))
+				return dfail(d, KX_ESCHEMA, f->name, (long)i,
+					     "null in a default");
+			if ((rc = store_json(d, &ef, s, e, arr, i * esz)))
+				return rc;
+		}
+		memcpy(dst, &arr, sizeof(arr));
+		*(size_t *)((char *)base + f->off_n) = n;
+		return 0;
+	}
+	}
+	return dfail(d, KX_ESCHEMA, f->name, -1, "default is not a valid %s",
+		     kx__codec_kind_names[f->kind]);
+}
+
+/* Validates a reader default once, when a schema is registered. */
+int
+kx__codec_check_default(const struct mfield *f, json_t *def, const char *path,
+			char *errbuf, size_t errlen)
+{
+	union {
+		struct kx_event ev;
+		struct kx_party party;
+	} scratch;
+	struct kx_arena arena;
+	struct dctx d = {&arena, KX_FAMILY_PAIRING, "", NULL, -1, errbuf,
+			 errlen};
+	struct mfield g = *f;
+	int rc;
+
+	if (json_is_null(def))
+		return 0;
+	/* Offsets of shape 0 suffice to check a value's type. */
+	g.name = path;
+	if (g.off[0] == NO_OFF)
+		g.off[0] = g.off[1];
+	if (f->kind == M_TYPE)
+		return 0; /* The event type never defaults. */
+	kx_arena_init(&arena);
+	memset(&scratch, 0, sizeof(scratch));
+	rc = store_json(&d, &g, NULL, def, &scratch, g.off[0]);
+	kx_arena_release(&arena);
+	return rc;
+}
+
+/*
+ * Marks an optional field absent; the event was zeroed, so only numbers
+ * (and a record's 'present', already false).
+ */
+static int
+store_absent(const struct mfield *f, void *base, size_t off)
+{
+	if (f->kind == M_INT)
+		*(int32_t *)((char *)base + off) = f->absent;
+	else if (f->kind == M_LONG)
+		*(int64_t *)((char *)base + off) = f->absent;
+	return 0;
+}
+
+enum presence { PRESENT, NULL_OR_ABSENT };
+
+/*
+ * Finds the writer's value of slot s in rec. Sets *v to the value itself
+ * (inside its union branch) and returns PRESENT, or returns NULL_OR_ABSENT
+ * when the writer lacks the field or wrote null; or a negative KX_E* code.
+ */
+static int
+find_value(const struct dctx *d, const struct mfield *f, const struct slot *s,
+	   avro_value_t *rec, avro_value_t *v)
+{
+	avro_value_t field;
+	int b;
+
+	if (s->index < 0)
+		return NULL_OR_ABSENT;
+	if (avro_value_get_by_index(rec, (size_t)s->index, &field, NULL))
+		return dfail(d, KX_EAVRO, f->name, -1, "cannot be read");
+	if (s->value_branch < 0) {
+		*v = field;
+		return PRESENT;
+	}
+	if (avro_value_get_discriminant(&field, &b))
+		return dfail(d, KX_EAVRO, f->name, -1, "no union branch set");
+	if (b == s->value_branch) {
+		if (avro_value_get_current_branch(&field, v))
+			return dfail(d, KX_EAVRO, f->name, -1,
+				     "cannot be read");
+		return PRESENT;
+	}
+	if (b == s->null_branch)
+		return NULL_OR_ABSENT;
+	return dfail(d, KX_ESCHEMA, f->name, -1,
+		     "union branch %d has a type KX cannot read", b);
+}
+
+static int
+decode_record(struct dctx *d, const struct fmap *m, avro_value_t *rec,
+	      void *base, int shape)
+{
+	for (size_t i = 0; i < m->n_fields; i++) {
+		const struct mfield *f = &m->fields[i];
+		const struct slot *s = &m->slots[i];
+		size_t off = f->off[shape];
+		avro_value_t v;
+		int rc;
+
+		if (off == NO_OFF)
+			continue;
+		if (!s->in_reader) {
+			store_absent(f, base, off);
+			continue;
+		}
+		rc = find_value(d, f, s, rec, &v);
+		if (rc == PRESENT) {
+			rc = decode_value(d, f, s, &v, base, off);
+		} else if (rc == NULL_OR_ABSENT) {
+			/* Null counts as absent: both take the default. */
+			if (s->def && !json_is_null(s->def))
+				rc = store_json(d, f, s, s->def, base, off);
+			else if (f->required == BOTH)
+				rc = dfail(d, KX_EINVALID_EVENT, f->name, -1,
+					   "required");
+			else if (f->required & (1u << shape))
+				rc = dfail(d, KX_EINVALID_EVENT, f->name, -1,
+					   "required for %s", d->type);
+			else
+				rc = store_absent(f, base, off);
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int
+kx_codec_decode(struct kx_codec *c, const void *data, size_t len,
+		struct kx_arena *arena, struct kx_event *ev, int32_t *schema_id,
+		char *errbuf, size_t errlen)
+{
+	const uint8_t *b = data;
+	struct walker w;
+	struct wschema *ws;
+	struct dctx d;
+	const struct slot *ts;
+	avro_value_t tv;
+	int32_t id;
+	int rc, shape;
+
+	if (errbuf && errlen)
+		errbuf[0] = '\0';
+	if (len < HEADER_LEN)
+		return kx__codec_fail(
+			errbuf, errlen, KX_EMAGIC,
+			"message is shorter than the 5-byte Confluent "
+			"header (%zu bytes)",
+			len);
+	if (b[0] != 0)
+		return kx__codec_fail(
+			errbuf, errlen, KX_EMAGIC,
+			"wrong magic byte 0x%02x: not Confluent wire "
+			"format",
+			b[0]);
+	id = (int32_t)((uint32_t)b[1] << 24 | (uint32_t)b[2] << 16 |
+		       (uint32_t)b[3] << 8 | (uint32_t)b[4]);
+	if (schema_id)
+		*schema_id = id;
+	if (len - HEADER_LEN > KX_CODEC_MAX_MESSAGE)
+		return kx__codec_fail(
+			errbuf, errlen, KX_ETOOLONG,
+			"payload of %zu bytes is over the %zu-byte limit",
+			len - HEADER_LEN, KX_CODEC_MAX_MESSAGE);
+	if ((rc = kx__codec_get_schema(c, id, &ws, errbuf, errlen)))
+		return rc;
+
+	/* Check the structure first, so Avro-C never fails mid-read. */
+	memset(&w, 0, sizeof(w));
+	w.p = b + HEADER_LEN;
+	w.end = b + len;
+	w.idx[0] = -1;
+	w.errbuf = errbuf;
+	w.errlen = errlen;
+	if ((rc = kx__codec_walk(&w, ws->tree.root)))
+		return rc;
+	if (w.p != w.end)
+		return kx__codec_fail(errbuf, errlen, KX_EAVRO,
+				      "%zu trailing bytes after the record",
+				      (size_t)(w.end - w.p));
+
+	avro_reader_memory_set_source(c->reader, (const char *)b + HEADER_LEN,
+				      (int64_t)(len - HEADER_LEN));
+	if (avro_value_read(c->reader, &ws->value))
+		return kx__codec_fail_avro(errbuf, errlen, KX_ENOMEM,
+					   "cannot read the Avro payload");
+
+	memset(ev, 0, sizeof(*ev));
+	d.arena = arena;
+	d.family = ws->family;
+	d.type = "";
+	d.parent = NULL;
+	d.pidx = -1;
+	d.errbuf = errbuf;
+	d.errlen = errlen;
+
+	/* The event type decides where the other fields go. */
+	ts = &ws->map->slots[F_EVENT_TYPE];
+	rc = find_value(&d, &ws->map->fields[F_EVENT_TYPE], ts, &ws->value,
+			&tv);
+	if (rc == NULL_OR_ABSENT)
+		return kx__codec_fail(errbuf, errlen, KX_EINVALID_EVENT,
+				      "'event_type': required");
+	if (rc < 0 || (rc = decode_value(&d, &ws->map->fields[F_EVENT_TYPE], ts,
+					 &tv, ev, EV(type))))
+		return rc;
+	d.type = kx_event_type_name(ev->type);
+	shape = ws->family == KX_FAMILY_PRACTICE &&
+		ev->type != KX_EVENT_PRACTICE_DOCUMENTED;
+	if ((rc = decode_record(&d, ws->map, &ws->value, ev, shape)))
+		return rc;
+	return kx_event_validate(ev, errbuf, errlen);
+}
