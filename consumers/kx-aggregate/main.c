@@ -41,6 +41,7 @@ struct config {
 	bool check;
 	char *schema_registry;
 	char *log_level;
+	long progress_s;
 	bool dump_config;
 };
 
@@ -73,6 +74,10 @@ static const struct kx_conf_entry options[] = {
 	 0, 0},
 	{"log-level", 0, KX_CONF_STR, "info", "KX_LOG_LEVEL", OFF(log_level),
 	 "LEVEL", "error, warn, info or debug", 0, 0},
+	{"progress-interval", 0, KX_CONF_INT, "30", "KX_PROGRESS_INTERVAL",
+	 OFF(progress_s), "SECONDS",
+	 "log a progress line this often while events commit (0: never)", 0,
+	 86400},
 	{"dump-config", 0, KX_CONF_BOOL, "false", NULL, OFF(dump_config), NULL,
 	 "print an example config file with every key and exit", 0, 0},
 	KX_CONF_END};
@@ -140,6 +145,9 @@ struct app {
 	struct metrics metrics;
 	struct part *ends; /* --until-caught-up: the ends to reach */
 	long test_commit_delay_ms; /* KX_TEST_COMMIT_DELAY_MS, tests only */
+	long started_us;           /* when the batch loop started */
+	long progress_us;          /* when the last progress line was due */
+	long progress_total;       /* events committed at that line */
 	size_t n_ends;
 	int end_left;
 };
@@ -567,6 +575,56 @@ probe(struct app *app)
 	atomic_store(&app->metrics.kafka_ok, app->src.kafka_ok);
 }
 
+/* Events committed so far: new, duplicates and rejected ones. */
+static long
+committed(struct app *app, long *n_new, long *dups, long *rej)
+{
+	*n_new = atomic_load(&app->metrics.events_new);
+	*dups = atomic_load(&app->metrics.events_duplicate);
+	*rej = atomic_load(&app->metrics.rejected);
+	return *n_new + *dups + *rej;
+}
+
+/*
+ * Every --progress-interval seconds, a line on what committed since the
+ * last one, so that a long catch-up shows it is moving (nothing when
+ * nothing committed: an idle service stays quiet).
+ */
+static void
+log_progress(struct app *app)
+{
+	long now = now_us(), n_new, dups, rej, total;
+	double secs;
+
+	if (!app->conf->progress_s ||
+	    now - app->progress_us < app->conf->progress_s * 1000000L)
+		return;
+	total = committed(app, &n_new, &dups, &rej);
+	secs = (double)(now - app->progress_us) / 1e6;
+	if (total != app->progress_total)
+		kx_log_info("aggregate",
+			    "progress: %ld events committed (%ld new, %ld "
+			    "duplicates, %ld rejected), %.0f events/s, lag %ld",
+			    total, n_new, dups, rej,
+			    (double)(total - app->progress_total) / secs,
+			    atomic_load(&app->metrics.lag));
+	app->progress_us = now;
+	app->progress_total = total;
+}
+
+/* The last line of a run: everything it committed. */
+static void
+log_summary(struct app *app)
+{
+	long n_new, dups, rej, total = committed(app, &n_new, &dups, &rej);
+
+	kx_log_info("aggregate",
+		    "%ld events committed (%ld new, %ld duplicates, %ld "
+		    "rejected) in %.1f s",
+		    total, n_new, dups, rej,
+		    (double)(now_us() - app->started_us) / 1e6);
+}
+
 static int
 run_loop(struct app *app)
 {
@@ -645,6 +703,7 @@ run_loop(struct app *app)
 			last_probe = now_us();
 			probe(app);
 		}
+		log_progress(app);
 		if (app->conf->until_caught_up &&
 		    (idle || now_us() - last_check > 1000000L)) {
 			int rc = settle_batch(app);
@@ -791,7 +850,9 @@ main(int argc, char **argv)
 	kx_log_info("aggregate", "started: group '%s', batches of up to %ld "
 				 "messages or %ld ms",
 		    conf.group, conf.batch_max, conf.batch_ms);
+	app.started_us = app.progress_us = now_us();
 	rc = run(&app);
+	log_summary(&app);
 	if (rc) {
 		kx_log_error("aggregate", "stopping: %s", kx_strerror(rc));
 		status = 1;

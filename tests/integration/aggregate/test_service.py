@@ -149,5 +149,37 @@ def sigterm_and_http(suite):
     sc.check_verify("after the second run")
 
 
+COUNTS = r"(\d+) events committed \((\d+) new, (\d+) duplicates, (\d+) rejected\)"
+
+
+def progress_and_summary(suite):
+    sc = suite.scenario("progress")
+    n = 3000
+    sc.produce_file(sc.kxgen(seed=37, n=n))
+    # 15 batches held 150 ms each: over 2 s, so lines at a 1 s interval.
+    env = dict(sc.env, KX_TEST_COMMIT_DELAY_MS="150")
+    rc, out, err = run(sc.aggregate_cmd("--batch-max", "200", "--progress-interval", "1",
+                                        level="info"), env=env, timeout=240)
+    sc.res.eq("--progress-interval 1: exit 0", 0, rc)
+    lines = [tuple(int(x) for x in m.groups())
+             for m in re.finditer(r"progress: " + COUNTS + r", \d+ events/s, lag \d+", err)]
+    sc.res.true("progress lines while it runs", len(lines) >= 1, err[-1500:])
+    sc.res.true("each progress line adds up, and each counts more than the last",
+                all(t == a + b + c for t, a, b, c in lines)
+                and all(x[0] < y[0] for x, y in zip(lines, lines[1:])), str(lines))
+    m = re.search(r"aggregate: " + COUNTS + r" in \d+\.\d s$", err, re.M)
+    sc.res.true("a summary line at the end", m is not None, err[-1500:])
+    if m:
+        total, new, dups, rej = (int(x) for x in m.groups())
+        sc.res.eq("summary: every message counted", n, total)
+        sc.res.eq("summary: new events are the rows of kx.events",
+                  int(sc.q1("SELECT count(*) FROM kx.events")), new)
+        sc.res.eq("summary: rejected are the rows of kx.rejected_events",
+                  int(sc.q1("SELECT count(*) FROM kx.rejected_events")), rej)
+        sc.res.true("summary: adds up", total == new + dups + rej)
+    sc.check_verify("after the run")
+
+
 if __name__ == "__main__":
-    sys.exit(Suite("agg_service").run([check_and_config, sigterm_and_http]))
+    sys.exit(Suite("agg_service").run([check_and_config, sigterm_and_http,
+                                       progress_and_summary]))
