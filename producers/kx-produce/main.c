@@ -65,8 +65,8 @@ static const struct kx_conf_entry options[] = {
 	 "pairing|visit|practice", "event family of CSV input (required "
 	 "with --format csv)", 0, 0},
 	{"rejects", 'r', KX_CONF_STR, NULL, NULL, OFF(rejects), "FILE",
-	 "write each invalid line's number and reason to FILE (default: "
-	 "stderr)", 0, 0},
+	 "write each invalid line's number and reason to FILE ('-': "
+	 "standard output; default: stderr)", 0, 0},
 	{"failed", 0, KX_CONF_STR, NULL, NULL, OFF(failed), "FILE",
 	 "write events whose delivery failed to FILE as JSON lines", 0, 0},
 	{"dry-run", 'n', KX_CONF_BOOL, "false", NULL, OFF(dry_run), NULL,
@@ -560,7 +560,11 @@ main(int argc, char **argv)
 	r.several = files.n > 1;
 	r.tty = isatty(STDERR_FILENO);
 	r.show_progress = conf.progress || r.tty;
-	if (conf.rejects && !(r.rejects = fopen(conf.rejects, "w"))) {
+	/* "-" is the stdout we were given: opening /dev/stdout instead would
+	 * truncate a log file that stdout appends to. */
+	if (conf.rejects && !strcmp(conf.rejects, "-"))
+		r.rejects = stdout;
+	else if (conf.rejects && !(r.rejects = fopen(conf.rejects, "w"))) {
 		fprintf(stderr, "kx-produce: cannot open '%s': %s\n",
 			conf.rejects, strerror(errno));
 		r.rejects = NULL;
@@ -653,7 +657,8 @@ out:
 			conf.failed, strerror(errno));
 		status = EXIT_USAGE;
 	}
-	if (r.rejects && r.rejects != stderr && fclose(r.rejects)) {
+	if (r.rejects && r.rejects != stderr &&
+	    (r.rejects == stdout ? fflush(stdout) : fclose(r.rejects))) {
 		fprintf(stderr, "kx-produce: cannot write '%s': %s\n",
 			conf.rejects, strerror(errno));
 		status = EXIT_USAGE;

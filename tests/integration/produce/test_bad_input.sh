@@ -59,6 +59,16 @@ kx_expect_eq "dry run: closing line" "read 14, valid 7, rejected 7" "$(cat err5)
 kx_expect_eq "dry run: --rejects as usual" "$(cat "$data/mixed-ab.rejects")" "$(cat rej5)"
 kx_expect_eq "dry run: nothing sent" "$before" "$(kxp_count)"
 
+echo "# --rejects -: standard output, appended to what it already holds"
+echo "a line before" >out7
+(unset KX_BROKERS; kxp_produce err7 rc --dry-run --rejects - mixed-a.jsonl mixed-b.jsonl >>out7; exit "$rc")
+rc=$?
+kx_expect_eq "--rejects -: exit code 1" 1 "$rc"
+kx_expect_eq "--rejects -: the rejects follow what stdout held" \
+	"a line before
+$(cat "$data/mixed-ab.rejects")" "$(cat out7)"
+kx_expect_eq "--rejects -: only the closing line on stderr" "read 14, valid 7, rejected 7" "$(cat err7)"
+
 echo "# all lines valid: exit 0"
 p6=${KX_TOPIC_PREFIX}valid.
 kxp_topics "$p6"
