@@ -93,6 +93,9 @@ usage(FILE *fp)
 		fprintf(fp, "  %s\n", views[i].name);
 	fputs("\nOptions:\n", fp);
 	kx_conf_usage(fp, options);
+	fputs("\nExit status: 0 printed (--serve: stopped by SIGINT or SIGTERM); "
+	      "2 usage,\nconnection, query or write error.\n",
+	      fp);
 }
 
 static bool
