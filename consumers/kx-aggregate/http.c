@@ -131,8 +131,8 @@ static int
 parse_addr(const char *addr, struct sockaddr_in *sin, char *errbuf,
 	   size_t errlen)
 {
-	return kx_listen_addr_parse(addr, "http", "127.0.0.1:9464", sin,
-				    errbuf, errlen);
+	return kx_net_parse_listen(addr, "http", "127.0.0.1:9464", sin, errbuf,
+				   errlen);
 }
 
 int

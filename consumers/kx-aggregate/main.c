@@ -550,28 +550,24 @@ commit_batch(struct app *app)
 }
 
 /*
- * While no message arrives, nothing else would notice that PostgreSQL went
- * away. And nothing at all says that Kafka came back: not even a message,
+ * What /readyz says. PostgreSQL: a batch's own queries tell, so "SELECT 1"
+ * is sent only while no message arrives (nothing else would notice that it
+ * went away). Kafka: nothing says that it came back, not even a message,
  * which may have been fetched before the broker went down and waited in
- * librdkafka's queue. So Kafka counts as reachable when a broker answers a
- * metadata request. Cheap: one "SELECT 1", and a metadata request only
- * while Kafka is down or a connection to it failed.
+ * librdkafka's queue. So Kafka is probed with a metadata request (at most
+ * 1 s) while it is down or an error came since the last probe, idle or
+ * not.
  */
 static void
-probe(struct app *app)
+probe(struct app *app, bool idle)
 {
 	char errbuf[512];
 
-	atomic_store(&app->metrics.db_ok,
-		     store_ping(app->st, errbuf, sizeof(errbuf)) == 0);
-	if (!app->src.kafka_ok || app->src.kafka_suspect) {
-		const struct rd_kafka_metadata *md = NULL;
-		app->src.kafka_suspect = 0;
-		app->src.kafka_ok =
-			!rd_kafka_metadata(app->src.rk, 0, NULL, &md, 1000);
-		if (md)
-			rd_kafka_metadata_destroy(md);
-	}
+	if (idle)
+		atomic_store(&app->metrics.db_ok,
+			     store_ping(app->st, errbuf, sizeof(errbuf)) == 0);
+	if (!app->src.kafka_ok || app->src.kafka_suspect)
+		source_probe(&app->src, 1000);
 	atomic_store(&app->metrics.kafka_ok, app->src.kafka_ok);
 }
 
@@ -701,7 +697,7 @@ run_loop(struct app *app)
 		if ((idle || !app->src.kafka_ok || app->src.kafka_suspect) &&
 		    now_us() - last_probe > 2000000L) {
 			last_probe = now_us();
-			probe(app);
+			probe(app, idle);
 		}
 		log_progress(app);
 		if (app->conf->until_caught_up &&
@@ -735,6 +731,7 @@ setup(struct app *app, char *errbuf, size_t errlen)
 {
 	struct config *c = app->conf;
 	rd_kafka_conf_t *kconf;
+	rd_kafka_resp_err_t err;
 	char rkerr[256];
 
 	if (!(app->codec = kx_codec_new(errbuf, errlen)))
@@ -765,6 +762,13 @@ setup(struct app *app, char *errbuf, size_t errlen)
 	if (source_init(&app->src, kconf, app->st, c->topic_prefix, errbuf,
 			errlen))
 		return KX_EKAFKA;
+	/* Creating the consumer contacts no broker: ask one, so that a start
+	 * with Kafka unreachable fails (and a supervisor retries it). */
+	if ((err = source_probe(&app->src, 10000))) {
+		snprintf(errbuf, errlen, "cannot reach Kafka at '%s': %s",
+			 c->brokers, rd_kafka_err2str(err));
+		return KX_EKAFKA;
+	}
 	atomic_store(&app->metrics.kafka_ok, 1);
 	if (c->check || c->until_caught_up) {
 		int rc = source_high_watermarks(&app->src, &app->ends,

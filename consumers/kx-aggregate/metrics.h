@@ -36,8 +36,8 @@ void *http_start(const char *addr, struct metrics *m, char *errbuf,
 		 size_t errlen);
 void http_stop(void *handle);
 
-/* Checks an ADDR:PORT for --http without listening: 0, or -1 with a
- * reason in errbuf. */
+/* Checks an ADDR:PORT for --http without listening: 0, or KX_EINVAL
+ * with a reason in errbuf. */
 int http_check_addr(const char *addr, char *errbuf, size_t errlen);
 
 #endif

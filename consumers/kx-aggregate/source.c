@@ -133,11 +133,11 @@ on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	(void)rk;
 	/* Served by rd_kafka_consumer_poll(), on the main thread. "All
 	 * brokers down" is not raised while a broker the client knows has
-	 * never connected, so any failed connection asks for a probe. */
+	 * never connected, and a hung broker or a TLS/SASL failure reports
+	 * something else first, so any other error asks for a probe. */
 	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
 		src->kafka_ok = 0;
-	else if (err == RD_KAFKA_RESP_ERR__TRANSPORT ||
-		 err == RD_KAFKA_RESP_ERR__RESOLVE)
+	else
 		src->kafka_suspect = 1;
 	kx_log_warn("aggregate", "kafka: %s", reason);
 }
@@ -148,10 +148,11 @@ source_init(struct source *src, rd_kafka_conf_t *conf, struct store *st,
 {
 	rd_kafka_topic_partition_list_t *topics = NULL;
 	rd_kafka_resp_err_t err;
+	char topic[256];
 
 	memset(src, 0, sizeof(*src));
 	src->st = st;
-	src->kafka_ok = 1;
+	src->kafka_ok = 0; /* until source_probe() says */
 	if (!(src->prefix = strdup(prefix))) {
 		rd_kafka_conf_destroy(conf);
 		return KX_ENOMEM;
@@ -165,9 +166,13 @@ source_init(struct source *src, rd_kafka_conf_t *conf, struct store *st,
 		return KX_EKAFKA;
 	}
 	rd_kafka_poll_set_consumer(src->rk);
+	kx_kafka_topic(prefix, KX_FAMILY_PAIRING, topic, sizeof(topic));
+	if (!(src->probe_rkt = rd_kafka_topic_new(src->rk, topic, NULL))) {
+		snprintf(errbuf, errlen, "cannot make a handle for '%s'", topic);
+		return KX_EKAFKA;
+	}
 	topics = rd_kafka_topic_partition_list_new(KX_FAMILY__COUNT);
 	for (int f = 0; f < KX_FAMILY__COUNT; f++) {
-		char topic[256];
 		kx_kafka_topic(prefix, f, topic, sizeof(topic));
 		rd_kafka_topic_partition_list_add(topics, topic,
 						  RD_KAFKA_PARTITION_UA);
@@ -182,9 +187,27 @@ source_init(struct source *src, rd_kafka_conf_t *conf, struct store *st,
 	return 0;
 }
 
+/* With a topic named: asked for none, librdkafka 2.0.2 asks for every
+ * topic it knows and lets the broker auto-create them. */
+rd_kafka_resp_err_t
+source_probe(struct source *src, int timeout_ms)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t err;
+
+	err = rd_kafka_metadata(src->rk, 0, src->probe_rkt, &md, timeout_ms);
+	if (md)
+		rd_kafka_metadata_destroy(md);
+	src->kafka_ok = !err;
+	src->kafka_suspect = 0;
+	return err;
+}
+
 void
 source_release(struct source *src)
 {
+	if (src->probe_rkt)
+		rd_kafka_topic_destroy(src->probe_rkt);
 	if (src->rk) {
 		rd_kafka_consumer_close(src->rk);
 		rd_kafka_destroy(src->rk);

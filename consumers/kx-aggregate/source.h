@@ -30,8 +30,9 @@ struct source {
 	struct part *parts;
 	size_t n_parts;
 	bool revoked;           /* a revoke happened: drop the batch */
+	rd_kafka_topic_t *probe_rkt; /* what source_probe() asks about */
 	int kafka_ok;           /* a broker answered the last probe */
-	int kafka_suspect;      /* a connection failed since: probe again */
+	int kafka_suspect;      /* an error since: probe again */
 	int assign_errors;
 };
 
@@ -42,6 +43,13 @@ struct source {
 int source_init(struct source *src, rd_kafka_conf_t *conf, struct store *st,
 		const char *prefix, char *errbuf, size_t errlen);
 void source_release(struct source *src);
+
+/*
+ * Asks the brokers for one subscribed topic's metadata, waiting up to
+ * timeout_ms: an answer proves Kafka reachable. Sets kafka_ok, clears
+ * kafka_suspect; returns 0 or librdkafka's error.
+ */
+rd_kafka_resp_err_t source_probe(struct source *src, int timeout_ms);
 
 /* The partition's bookkeeping, or NULL when not assigned. */
 struct part *source_part(struct source *src, const char *topic,

@@ -107,7 +107,7 @@ kx__serve(const char *addr, const char *conninfo, char *errbuf, size_t errlen)
 	struct sigaction sa;
 	struct MHD_Daemon *d;
 
-	if (kx_listen_addr_parse(addr, "serve", "127.0.0.1:8080", &sin, errbuf,
+	if (kx_net_parse_listen(addr, "serve", "127.0.0.1:8080", &sin, errbuf,
 				 errlen))
 		return -1;
 	memset(&sa, 0, sizeof(sa));

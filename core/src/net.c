@@ -1,6 +1,8 @@
 /*
  * Listening addresses given by users (see kx/net.h).
  */
+#include "kx/net.h"
+
 #include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,11 +10,10 @@
 #include <string.h>
 
 #include "kx/err.h"
-#include "kx/net.h"
 
 int
-kx_listen_addr_parse(const char *addr, const char *key, const char *example,
-		     struct sockaddr_in *sin, char *errbuf, size_t errlen)
+kx_net_parse_listen(const char *addr, const char *key, const char *example,
+		    struct sockaddr_in *sin, char *errbuf, size_t errlen)
 {
 	const char *colon = strrchr(addr, ':');
 	char host[64], *end = NULL;
@@ -20,12 +21,14 @@ kx_listen_addr_parse(const char *addr, const char *key, const char *example,
 
 	memset(sin, 0, sizeof(*sin));
 	sin->sin_family = AF_INET;
-	if (colon)
+	/* Digits only: strtol() alone would take " 80", "+80" and "0080". */
+	if (colon && colon[1] >= '1' && colon[1] <= '9')
 		port = strtol(colon + 1, &end, 10);
-	if (!colon || (size_t)(colon - addr) >= sizeof(host) || !colon[1] ||
-	    *end || port <= 0 || port > 65535) {
-		snprintf(errbuf, errlen, "'%s': '%s' is not ADDR:PORT (e.g. %s)",
-			 key, addr, example);
+	if (!colon || (size_t)(colon - addr) >= sizeof(host) || !end || *end ||
+	    port <= 0 || port > 65535) {
+		snprintf(errbuf, errlen,
+			 "'%s': '%s' is not ADDR:PORT (e.g. %s)", key, addr,
+			 example);
 		return KX_EINVAL;
 	}
 	memcpy(host, addr, (size_t)(colon - addr));

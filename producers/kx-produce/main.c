@@ -68,7 +68,8 @@ static const struct kx_conf_entry options[] = {
 	 "write each invalid line's number and reason to FILE ('-': "
 	 "standard output; default: stderr)", 0, 0},
 	{"failed", 0, KX_CONF_STR, NULL, NULL, OFF(failed), "FILE",
-	 "write events whose delivery failed to FILE as JSON lines", 0, 0},
+	 "write events whose delivery failed to FILE as JSON lines ('-': "
+	 "standard output)", 0, 0},
 	{"dry-run", 'n', KX_CONF_BOOL, "false", NULL, OFF(dry_run), NULL,
 	 "validate and encode every line, send nothing", 0, 0},
 	{"progress", 0, KX_CONF_BOOL, "false", NULL, OFF(progress), NULL,
@@ -128,6 +129,21 @@ on_signal(int sig)
 		atomic_store(&aborted, 1);
 	atomic_store(&interrupted, 1);
 	errno = saved;
+}
+
+/* Opens FILE for writing. "-" is the stdout we were given: opening
+ * /dev/stdout instead would truncate a log file that stdout appends to. */
+static FILE *
+open_out(const char *path)
+{
+	return strcmp(path, "-") ? fopen(path, "w") : stdout;
+}
+
+/* Closes what open_out() opened: 0, or EOF with errno set. */
+static int
+close_out(FILE *fp)
+{
+	return fp == stdout ? fflush(fp) : fclose(fp);
 }
 
 struct run {
@@ -473,7 +489,7 @@ setup(struct run *r, char *errbuf, size_t errlen)
 	if (!(kconf = kx_kafka_conf_new(c->brokers, producer_defaults,
 					&c->props, errbuf, errlen)))
 		return KX_ECONFIG;
-	if (c->failed && !(r->failed = fopen(c->failed, "w"))) {
+	if (c->failed && !(r->failed = open_out(c->failed))) {
 		snprintf(errbuf, errlen, "cannot open '%s': %s", c->failed,
 			 strerror(errno));
 		rd_kafka_conf_destroy(kconf);
@@ -560,11 +576,7 @@ main(int argc, char **argv)
 	r.several = files.n > 1;
 	r.tty = isatty(STDERR_FILENO);
 	r.show_progress = conf.progress || r.tty;
-	/* "-" is the stdout we were given: opening /dev/stdout instead would
-	 * truncate a log file that stdout appends to. */
-	if (conf.rejects && !strcmp(conf.rejects, "-"))
-		r.rejects = stdout;
-	else if (conf.rejects && !(r.rejects = fopen(conf.rejects, "w"))) {
+	if (conf.rejects && !(r.rejects = open_out(conf.rejects))) {
 		fprintf(stderr, "kx-produce: cannot open '%s': %s\n",
 			conf.rejects, strerror(errno));
 		r.rejects = NULL;
@@ -652,13 +664,12 @@ main(int argc, char **argv)
 		status = 0;
 out:
 	sender_free(r.sender);
-	if (r.failed && fclose(r.failed)) {
+	if (r.failed && close_out(r.failed)) {
 		fprintf(stderr, "kx-produce: cannot write '%s': %s\n",
 			conf.failed, strerror(errno));
 		status = EXIT_USAGE;
 	}
-	if (r.rejects && r.rejects != stderr &&
-	    (r.rejects == stdout ? fflush(stdout) : fclose(r.rejects))) {
+	if (r.rejects && r.rejects != stderr && close_out(r.rejects)) {
 		fprintf(stderr, "kx-produce: cannot write '%s': %s\n",
 			conf.rejects, strerror(errno));
 		status = EXIT_USAGE;

@@ -30,6 +30,7 @@ while [ $(($(date +%s%N) / 1000000)) -lt "$down_until" ]; do
 	[ "$(http_code "$port" /readyz)" = 200 ] && flips=$((flips + 1))
 	sleep 0.3
 done
+# Regression: readyz_200_from_a_queued_message_while_broker_down.
 kx_expect_eq "/readyz stays non-200 until the broker is back (200 answers)" 0 "$flips"
 alive "$P" && a=yes || a=no
 kx_expect_eq "kx-aggregate keeps running while the broker is down" yes "$a"

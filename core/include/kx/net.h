@@ -9,11 +9,11 @@
 
 /*
  * Parses "ADDR:PORT" into sin: ADDR an IPv4 address, or empty for every
- * IPv4 address; PORT 1-65535. Returns 0, or KX_EINVAL with a reason in
- * errbuf that names the setting key (e.g. 'http') and an example address.
+ * IPv4 address; PORT 1-65535 in plain digits. Returns 0, or KX_EINVAL with
+ * a reason in errbuf that names the setting key (e.g. 'http') and an
+ * example address.
  */
-int kx_listen_addr_parse(const char *addr, const char *key,
-			 const char *example, struct sockaddr_in *sin,
-			 char *errbuf, size_t errlen);
+int kx_net_parse_listen(const char *addr, const char *key, const char *example,
+			struct sockaddr_in *sin, char *errbuf, size_t errlen);
 
 #endif

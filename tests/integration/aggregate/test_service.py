@@ -51,6 +51,12 @@ def check_and_config(suite):
     sc.res.true("--check with the database unreachable: a clear message",
                 "cannot connect to PostgreSQL" in err and "port 1" in err, err)
     sc.res.true("--check with the database unreachable: fails fast", time.time() - t0 < 30)
+    t0 = time.time()
+    rc, out, err = run([AGG, "--brokers", "127.0.0.1:1"], env=sc.env, timeout=120)
+    sc.res.eq("started with Kafka unreachable: exit 2", 2, rc)
+    sc.res.true("started with Kafka unreachable: a clear message",
+                "cannot reach Kafka at '127.0.0.1:1'" in err, err[-600:])
+    sc.res.true("started with Kafka unreachable: gives up within 30 s", time.time() - t0 < 30)
     rc, out, err = run([AGG, "--check", "--topic-prefix", "no-such-topics."], env=sc.env,
                        timeout=120)
     sc.res.true("--check without the topics: non-zero exit and a hint",
@@ -162,11 +168,14 @@ def progress_and_summary(suite):
                                         level="info"), env=env, timeout=240)
     sc.res.eq("--progress-interval 1: exit 0", 0, rc)
     lines = [tuple(int(x) for x in m.groups())
-             for m in re.finditer(r"progress: " + COUNTS + r", \d+ events/s, lag \d+", err)]
+             for m in re.finditer(r"progress: " + COUNTS + r", (-?\d+) events/s, lag (-?\d+)",
+                                  err)]
     sc.res.true("progress lines while it runs", len(lines) >= 1, err[-1500:])
     sc.res.true("each progress line adds up, and each counts more than the last",
-                all(t == a + b + c for t, a, b, c in lines)
+                all(t == a + b + c for t, a, b, c, _, _ in lines)
                 and all(x[0] < y[0] for x, y in zip(lines, lines[1:])), str(lines))
+    sc.res.true("each progress line has a rate above 0 and a lag of 0 or more",
+                all(rate > 0 and lag >= 0 for _, _, _, _, rate, lag in lines), str(lines))
     m = re.search(r"aggregate: " + COUNTS + r" in \d+\.\d s$", err, re.M)
     sc.res.true("a summary line at the end", m is not None, err[-1500:])
     if m:
@@ -177,6 +186,8 @@ def progress_and_summary(suite):
         sc.res.eq("summary: rejected are the rows of kx.rejected_events",
                   int(sc.q1("SELECT count(*) FROM kx.rejected_events")), rej)
         sc.res.true("summary: adds up", total == new + dups + rej)
+        sc.res.true("summary: no progress line counted more",
+                    all(line[0] <= total for line in lines), str(lines))
     sc.check_verify("after the run")
 
 
