@@ -1215,6 +1215,30 @@ sector_of(struct ent *e, enum col c)
 	}
 }
 
+/* The columns whose text load_row() keeps in the entity. */
+static bool
+keeps_text(enum col c)
+{
+	switch (c) {
+	case C_PROGRAMME:
+	case C_SOURCE:
+	case C_GEO:
+	case C_COOP:
+	case C_PAIRING_ID:
+	case C_VISIT_TYPE:
+	case C_FORMAT:
+	case C_TITLE:
+	case C_PRODUCT:
+	case C_PRACTICE_ID:
+	case C_REPORT_URL:
+	case C_FOLLOW_UP:
+	case C_URL:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int
 load_row(struct fold *f, struct ent *e, PGresult *res, int r)
 {
@@ -1225,9 +1249,12 @@ load_row(struct fold *f, struct ent *e, PGresult *res, int r)
 	for (int i = 0; cols[i] != C__END; i++) {
 		const char *v = PQgetisnull(res, r, i) ? NULL
 						       : PQgetvalue(res, r, i);
-		char *copy = v ? kx_arena_strdup(a, v) : NULL;
+		/* Only text the entity keeps is copied out of the result;
+		 * numbers and markers are read from it directly. */
+		char *copy = v && keeps_text(cols[i]) ? kx_arena_strdup(a, v)
+						       : NULL;
 
-		if (v && !copy)
+		if (v && keeps_text(cols[i]) && !copy)
 			return KX_ENOMEM;
 		switch (cols[i]) {
 		case C_SHARD:
