@@ -34,11 +34,16 @@ fold_init(struct fold *f)
 	kx_hash_init(&f->cellset);
 	f->cell_list = NULL;
 	f->dirty = NULL;
+	f->cellbuf = NULL;
+	f->cellbuf_cap = 0;
 }
 
 void
 fold_release(struct fold *f)
 {
+	free(f->cellbuf);
+	f->cellbuf = NULL;
+	f->cellbuf_cap = 0;
 	kx_hash_release(&f->ents);
 	kx_hash_release(&f->cells);
 	kx_hash_release(&f->parties);
@@ -538,11 +543,22 @@ add_month(struct fold *f, const struct ent *e, int sign)
 	return 0;
 }
 
+/* Room for cells_of() of old and of cur: f->cellbuf, grown as needed. */
 static struct cell **
-cell_array(struct fold *f, const struct ent *e)
+cell_arrays(struct fold *f, const struct ent *old, const struct ent *cur)
 {
-	return kx_arena_alloc(&f->arena,
-			      (1 + 2 * 17 + e->n_targets) * sizeof(struct cell *));
+	size_t need = 2 * (1 + 2 * 17) + cur->n_targets +
+		      (old ? old->n_targets : 0);
+
+	if (need > f->cellbuf_cap) {
+		size_t cap = need < 256 ? 256 : need;
+		struct cell **v = realloc(f->cellbuf, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		f->cellbuf = v;
+		f->cellbuf_cap = cap;
+	}
+	return f->cellbuf;
 }
 
 /* Adds the deltas of one changed entity: its old contribution out, its new
@@ -555,8 +571,9 @@ contribute(struct fold *f, const struct ent *old, const struct ent *cur)
 	int64_t v[M__COUNT];
 	int rc;
 
-	if (!(nc = cell_array(f, cur)) || (old && !(oc = cell_array(f, old))))
+	if (!(nc = cell_arrays(f, old, cur)))
 		return KX_ENOMEM;
+	oc = nc + 1 + 2 * 17 + cur->n_targets;
 	if (cur->last.at != NO_TIME && (nn = cells_of(f, cur, nc)) == (size_t)-1)
 		return KX_ENOMEM;
 	if (old && old->last.at != NO_TIME) {

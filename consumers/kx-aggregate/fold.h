@@ -158,6 +158,10 @@ struct fold {
 	struct kx_hash cellset; /* interned cells, by fold_cell_key() */
 	struct cell *cell_list;
 	struct ent *dirty; /* list of entities changed in this batch */
+	/* An entity's old and new cells while its deltas are added: reused
+	 * for every entity, not taken from the arena for each. */
+	struct cell **cellbuf;
+	size_t cellbuf_cap;
 };
 
 /* Longest key fold_cell_key() writes. */

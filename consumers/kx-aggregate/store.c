@@ -197,9 +197,12 @@ struct store {
 	struct kx_arena cache_arena;
 	struct kx_hash cell_cache;    /* fold_cell_key() bytes -> cell id */
 	struct kx_arena cell_arena;
-	/* Per-batch scratch kept across batches, so a steady load reuses the
-	 * same pages instead of faulting fresh ones in every batch. */
-	struct kx_buf bufs[4];
+	/* The rows of the COPY being sent: handed to libpq every
+	 * COPY_CHUNK bytes, so neither this buffer nor libpq's output buffer
+	 * grows with the batch (kept across batches: a steady load reuses the
+	 * same pages). */
+	struct kx_buf copy;
+	int copy_failed; /* PQputCopyData() failed: the COPY is lost */
 	struct kx_hash fresh;
 	struct kx_arena fresh_arena;
 	/* The batch whose upserts and COMMIT are in flight (store_apply
@@ -423,8 +426,7 @@ store_new(const char *conninfo, const char *group)
 	kx_arena_init(&st->cache_arena);
 	kx_hash_init(&st->cell_cache);
 	kx_arena_init(&st->cell_arena);
-	for (int i = 0; i < 4; i++)
-		kx_buf_init(&st->bufs[i]);
+	kx_buf_init(&st->copy);
 	kx_hash_init(&st->fresh);
 	kx_arena_init(&st->fresh_arena);
 	if (!st->conninfo || !st->group || !st->upsert_sql) {
@@ -451,8 +453,7 @@ store_free(struct store *st)
 	kx_arena_release(&st->cache_arena);
 	kx_hash_release(&st->cell_cache);
 	kx_arena_release(&st->cell_arena);
-	for (int i = 0; i < 4; i++)
-		kx_buf_release(&st->bufs[i]);
+	kx_buf_release(&st->copy);
 	kx_hash_release(&st->fresh);
 	kx_arena_release(&st->fresh_arena);
 	free(st);
@@ -740,21 +741,59 @@ copy_strarr(struct kx_buf *b, const char **v, size_t n)
 	kx_buf_add(b, "}", 1);
 }
 
-static int
-copy_rows(struct store *st, const char *sql, const struct kx_buf *rows,
-	  char *errbuf, size_t errlen)
+/*
+ * COPY ... FROM STDIN, streamed: copy_begin() starts it and returns the
+ * buffer to write rows into, copy_row() hands the rows to libpq once they
+ * pass COPY_CHUNK bytes, copy_end() sends the rest and the end. A batch's
+ * rows are megabytes; built whole, they were held twice (here and in
+ * libpq's output buffer, which grows to the largest message and never
+ * shrinks), at the moment librdkafka's prefetch is fullest.
+ */
+#define COPY_CHUNK ((size_t)64 * 1024)
+
+static struct kx_buf *
+copy_begin(struct store *st, const char *sql, char *errbuf, size_t errlen,
+	   int *rc)
 {
 	PGresult *res = PQexec(st->conn, sql);
-	int rc = 0;
 
+	kx_buf_reset(&st->copy);
+	st->copy_failed = 0;
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
 		PQclear(res);
-		return db_fail(st, "cannot start COPY", errbuf, errlen);
+		*rc = db_fail(st, "cannot start COPY", errbuf, errlen);
+		return NULL;
 	}
 	PQclear(res);
-	if ((rows->len && PQputCopyData(st->conn, rows->data,
-					(int)rows->len) != 1) ||
-	    PQputCopyEnd(st->conn, NULL) != 1)
+	*rc = 0;
+	return &st->copy;
+}
+
+static void
+copy_put(struct store *st)
+{
+	if (st->copy.len && !st->copy_failed &&
+	    PQputCopyData(st->conn, st->copy.data, (int)st->copy.len) != 1)
+		st->copy_failed = 1;
+	kx_buf_reset(&st->copy);
+}
+
+/* Called after each row. */
+static void
+copy_row(struct store *st)
+{
+	if (st->copy.len >= COPY_CHUNK)
+		copy_put(st);
+}
+
+static int
+copy_end(struct store *st, char *errbuf, size_t errlen)
+{
+	PGresult *res;
+	int rc = 0;
+
+	copy_put(st);
+	if (st->copy_failed || PQputCopyEnd(st->conn, NULL) != 1)
 		return db_fail(st, "COPY failed", errbuf, errlen);
 	while ((res = PQgetResult(st->conn))) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && !rc)
@@ -1069,26 +1108,25 @@ out:
 
 /* ---- the batch transaction ---- */
 
-/* The i-th scratch buffer, emptied. */
-static struct kx_buf *
-scratch(struct store *st, int i)
-{
-	kx_buf_reset(&st->bufs[i]);
-	return &st->bufs[i];
-}
-
 static int
 insert_events(struct store *st, struct msg *msgs, size_t n, long *n_new,
 	      char *errbuf, size_t errlen)
 {
-	struct kx_buf *rows = scratch(st, 0);
 	struct kx_hash *fresh = &st->fresh;
 	struct kx_arena *a = &st->fresh_arena;
 	PGresult *res = NULL;
+	struct kx_buf *rows;
 	int rc;
 
 	kx_hash_clear(fresh);
 	kx_arena_reset(a);
+	rows = copy_begin(st,
+			  "COPY s_events (event_id, entity, entity_id, "
+			  "event_type, occurred_at, programme, shard, "
+			  "kafka_offset) FROM STDIN",
+			  errbuf, errlen, &rc);
+	if (!rows)
+		return rc;
 	for (size_t i = 0; i < n; i++) {
 		const struct kx_event *ev = msgs[i].ev;
 		if (!ev)
@@ -1109,12 +1147,9 @@ insert_events(struct store *st, struct msg *msgs, size_t n, long *n_new,
 		kx_buf_add(rows, "\t", 1);
 		add_int(rows, msgs[i].offset);
 		kx_buf_add(rows, "\n", 1);
+		copy_row(st);
 	}
-	rc = copy_rows(st,
-		       "COPY s_events (event_id, entity, entity_id, event_type, "
-		       "occurred_at, programme, shard, kafka_offset) FROM STDIN",
-		       rows, errbuf, errlen);
-	if (rc)
+	if ((rc = copy_end(st, errbuf, errlen)))
 		goto out;
 	/* ORDER BY keeps the first of two copies of one event_id in a batch
 	 * deterministic; the database is the authority on what is new. */
@@ -1180,6 +1215,30 @@ sector_of(struct ent *e, enum col c)
 	}
 }
 
+/* The columns whose text load_row() keeps in the entity. */
+static bool
+keeps_text(enum col c)
+{
+	switch (c) {
+	case C_PROGRAMME:
+	case C_SOURCE:
+	case C_GEO:
+	case C_COOP:
+	case C_PAIRING_ID:
+	case C_VISIT_TYPE:
+	case C_FORMAT:
+	case C_TITLE:
+	case C_PRODUCT:
+	case C_PRACTICE_ID:
+	case C_REPORT_URL:
+	case C_FOLLOW_UP:
+	case C_URL:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int
 load_row(struct fold *f, struct ent *e, PGresult *res, int r)
 {
@@ -1190,9 +1249,12 @@ load_row(struct fold *f, struct ent *e, PGresult *res, int r)
 	for (int i = 0; cols[i] != C__END; i++) {
 		const char *v = PQgetisnull(res, r, i) ? NULL
 						       : PQgetvalue(res, r, i);
-		char *copy = v ? kx_arena_strdup(a, v) : NULL;
+		/* Only text the entity keeps is copied out of the result;
+		 * numbers and markers are read from it directly. */
+		char *copy = v && keeps_text(cols[i]) ? kx_arena_strdup(a, v)
+						       : NULL;
 
-		if (v && !copy)
+		if (v && keeps_text(cols[i]) && !copy)
 			return KX_ENOMEM;
 		switch (cols[i]) {
 		case C_SHARD:
@@ -1547,17 +1609,18 @@ copy_entity(struct kx_buf *b, const struct ent *e)
 static int
 write_entities(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 {
-	struct kx_buf *rows[ENT__COUNT];
 	char sql[1024], name[64];
 	int rc = 0;
 
-	for (int k = 0; k < ENT__COUNT; k++)
-		rows[k] = scratch(st, k);
-	for (struct ent *e = f->dirty; e; e = e->next_dirty)
-		copy_entity(rows[e->kind], e);
+	/* One COPY per kind, streamed: a pass over the changed entities for
+	 * each. A kind with none is not copied. */
 	for (int k = 0; k < ENT__COUNT && !rc; k++) {
+		struct kx_buf *rows = NULL;
 		size_t n;
-		if (!rows[k]->len)
+		for (struct ent *e = f->dirty; e && !rows; e = e->next_dirty)
+			if (e->kind == (enum ent_kind)k)
+				rows = &st->copy;
+		if (!rows)
 			continue;
 		n = (size_t)snprintf(sql, sizeof(sql), "COPY s_%s (",
 				     kinds[k].table);
@@ -1568,7 +1631,15 @@ write_entities(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 					      name);
 		}
 		snprintf(sql + n, sizeof(sql) - n, ") FROM STDIN");
-		rc = copy_rows(st, sql, rows[k], errbuf, errlen);
+		if (!(rows = copy_begin(st, sql, errbuf, errlen, &rc)))
+			break;
+		for (struct ent *e = f->dirty; e; e = e->next_dirty) {
+			if (e->kind != (enum ent_kind)k)
+				continue;
+			copy_entity(rows, e);
+			copy_row(st);
+		}
+		rc = copy_end(st, errbuf, errlen);
 	}
 	return rc;
 }
@@ -1711,96 +1782,112 @@ static int
 write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 	     size_t n, char *errbuf, size_t errlen)
 {
-	struct kx_buf *cells = scratch(st, 0), *parties = scratch(st, 1),
-		      *months = scratch(st, 2), *rejects = scratch(st, 3);
+	struct kx_buf *b;
 	int rc;
 
+	if (!(b = copy_begin(st,
+			     "COPY s_cell (dim, programme, goal, target, shard, "
+			     "entities, pairings_proposed, pairings_matched, "
+			     "pairings_agreement_signed, "
+			     "pairings_action_plan_adopted, pairings_completed, "
+			     "pairings_suspended, pairings_withdrawn, "
+			     "action_plans_adopted, pilot_projects, "
+			     "visits_planned, visits_held, visits_cancelled, "
+			     "participants, practices_documented, "
+			     "transfers_planned, transfers_piloting, "
+			     "transfers_replicated, transfers_abandoned, "
+			     "last_event_at, removed_last) FROM STDIN",
+			     errbuf, errlen, &rc)))
+		return rc;
 	for (size_t i = 0; i < f->cells.cap; i++) {
 		const struct cell_delta *d = f->cells.slots[i].value;
 		if (!f->cells.slots[i].key)
 			continue;
-		add_int(cells, d->cell->dim);
-		kx_buf_add(cells, "\t", 1);
-		copy_text(cells, d->cell->programme);
-		kx_buf_add(cells, "\t", 1);
-		add_int(cells, d->cell->goal);
-		kx_buf_add(cells, "\t", 1);
-		copy_text(cells, d->cell->target);
-		kx_buf_add(cells, "\t", 1);
-		add_int(cells, d->shard);
+		add_int(b, d->cell->dim);
+		kx_buf_add(b, "\t", 1);
+		copy_text(b, d->cell->programme);
+		kx_buf_add(b, "\t", 1);
+		add_int(b, d->cell->goal);
+		kx_buf_add(b, "\t", 1);
+		copy_text(b, d->cell->target);
+		kx_buf_add(b, "\t", 1);
+		add_int(b, d->shard);
 		for (int m = 0; m < M__COUNT; m++) {
-			kx_buf_add(cells, "\t", 1);
-			add_int(cells, d->m[m]);
+			kx_buf_add(b, "\t", 1);
+			add_int(b, d->m[m]);
 		}
-		kx_buf_add(cells, "\t", 1);
-		copy_ts(cells, d->last_at);
-		kx_buf_add(cells, "\t", 1);
-		copy_ts(cells, d->removed_last);
-		kx_buf_add(cells, "\n", 1);
+		kx_buf_add(b, "\t", 1);
+		copy_ts(b, d->last_at);
+		kx_buf_add(b, "\t", 1);
+		copy_ts(b, d->removed_last);
+		kx_buf_add(b, "\n", 1);
+		copy_row(st);
 	}
+	if ((rc = copy_end(st, errbuf, errlen)))
+		return rc;
+
+	if (!(b = copy_begin(st,
+			     "COPY s_party (cell_id, party_id, shard, refs) "
+			     "FROM STDIN",
+			     errbuf, errlen, &rc)))
+		return rc;
 	for (size_t i = 0; i < f->parties.cap; i++) {
 		const struct party_delta *d = f->parties.slots[i].value;
 		if (!f->parties.slots[i].key || d->refs == 0)
 			continue;
-		add_int(parties, d->cell->id);
-		kx_buf_add(parties, "\t", 1);
-		add_int(parties, d->party_id);
-		kx_buf_add(parties, "\t", 1);
-		add_int(parties, d->shard);
-		kx_buf_add(parties, "\t", 1);
-		add_int(parties, d->refs);
-		kx_buf_add(parties, "\n", 1);
+		add_int(b, d->cell->id);
+		kx_buf_add(b, "\t", 1);
+		add_int(b, d->party_id);
+		kx_buf_add(b, "\t", 1);
+		add_int(b, d->shard);
+		kx_buf_add(b, "\t", 1);
+		add_int(b, d->refs);
+		kx_buf_add(b, "\n", 1);
+		copy_row(st);
 	}
+	if ((rc = copy_end(st, errbuf, errlen)))
+		return rc;
+
+	if (!(b = copy_begin(st, "COPY s_month FROM STDIN", errbuf, errlen,
+			     &rc)))
+		return rc;
 	for (size_t i = 0; i < f->months.cap; i++) {
 		const struct month_delta *d = f->months.slots[i].value;
 		if (!f->months.slots[i].key)
 			continue;
-		kx_buf_addf(months, "%s\t", d->month);
-		copy_text(months, d->programme);
-		kx_buf_addf(months, "\t%d\t%lld\t%lld\t%lld\t%lld\n",
+		kx_buf_addf(b, "%s\t", d->month);
+		copy_text(b, d->programme);
+		kx_buf_addf(b, "\t%d\t%lld\t%lld\t%lld\t%lld\n",
 			    (int)d->shard, (long long)d->m[0],
 			    (long long)d->m[1], (long long)d->m[2],
 			    (long long)d->m[3]);
+		copy_row(st);
 	}
+	if ((rc = copy_end(st, errbuf, errlen)))
+		return rc;
+
+	if (!(b = copy_begin(st, "COPY s_reject FROM STDIN", errbuf, errlen,
+			     &rc)))
+		return rc;
 	for (size_t i = 0; i < n; i++) {
 		if (msgs[i].ev)
 			continue;
-		copy_text(rejects, st->group);
-		kx_buf_add(rejects, "\t", 1);
-		copy_text(rejects, msgs[i].topic);
-		kx_buf_addf(rejects, "\t%d\t%lld\t", (int)msgs[i].partition,
+		copy_text(b, st->group);
+		kx_buf_add(b, "\t", 1);
+		copy_text(b, msgs[i].topic);
+		kx_buf_addf(b, "\t%d\t%lld\t", (int)msgs[i].partition,
 			    (long long)msgs[i].offset);
-		copy_bytea(rejects, msgs[i].key, msgs[i].keylen);
-		kx_buf_add(rejects, "\t", 1);
+		copy_bytea(b, msgs[i].key, msgs[i].keylen);
+		kx_buf_add(b, "\t", 1);
 		/* A NULL value (a tombstone) stays NULL: the row keeps the
 		 * message as it was, and an empty value is not a NULL one. */
-		copy_bytea(rejects, msgs[i].value, msgs[i].len);
-		kx_buf_add(rejects, "\t", 1);
-		copy_text(rejects, msgs[i].reason);
-		kx_buf_add(rejects, "\n", 1);
+		copy_bytea(b, msgs[i].value, msgs[i].len);
+		kx_buf_add(b, "\t", 1);
+		copy_text(b, msgs[i].reason);
+		kx_buf_add(b, "\n", 1);
+		copy_row(st);
 	}
-	if ((rc = copy_rows(st,
-			    "COPY s_cell (dim, programme, goal, target, shard, "
-			    "entities, pairings_proposed, pairings_matched, "
-			    "pairings_agreement_signed, "
-			    "pairings_action_plan_adopted, pairings_completed, "
-			    "pairings_suspended, pairings_withdrawn, "
-			    "action_plans_adopted, pilot_projects, "
-			    "visits_planned, visits_held, visits_cancelled, "
-			    "participants, practices_documented, "
-			    "transfers_planned, transfers_piloting, "
-			    "transfers_replicated, transfers_abandoned, "
-			    "last_event_at, removed_last) FROM STDIN",
-			    cells, errbuf, errlen)) ||
-	    (rc = copy_rows(st, "COPY s_party (cell_id, party_id, shard, refs) "
-			    "FROM STDIN", parties, errbuf, errlen)) ||
-	    (rc = copy_rows(st, "COPY s_month FROM STDIN", months, errbuf,
-			    errlen)) ||
-	    (rc = copy_rows(st, "COPY s_reject FROM STDIN", rejects, errbuf,
-			    errlen)))
-		goto out;
-out:
-	return rc;
+	return copy_end(st, errbuf, errlen);
 }
 
 /* Moves every partition's offset in one statement; the guard makes a row
