@@ -56,7 +56,7 @@ def registry_schemas(url):
     """id -> parsed schema, fetched lazily from the registry."""
     import fastavro
     from confluent_kafka.schema_registry import SchemaRegistryClient
-    client = SchemaRegistryClient({"url": url})
+    client = SchemaRegistryClient({"url": url, "timeout": 10})  # retried
 
     class Lazy(dict):
         def __missing__(self, sid):
