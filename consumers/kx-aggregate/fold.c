@@ -543,12 +543,20 @@ add_month(struct fold *f, const struct ent *e, int sign)
 	return 0;
 }
 
-/* Room for cells_of() of old and of cur: f->cellbuf, grown as needed. */
+/* Most cells an entity is in: its programme, each goal, each programme x
+ * goal, each target. */
+static size_t
+max_cells(const struct ent *e)
+{
+	return 1 + 2 * 17 + e->n_targets;
+}
+
+/* Room for cells_of() of cur and then of old: f->cellbuf, grown as
+ * needed. */
 static struct cell **
 cell_arrays(struct fold *f, const struct ent *old, const struct ent *cur)
 {
-	size_t need = 2 * (1 + 2 * 17) + cur->n_targets +
-		      (old ? old->n_targets : 0);
+	size_t need = max_cells(cur) + (old ? max_cells(old) : 0);
 
 	if (need > f->cellbuf_cap) {
 		size_t cap = need < 256 ? 256 : need;
@@ -573,10 +581,10 @@ contribute(struct fold *f, const struct ent *old, const struct ent *cur)
 
 	if (!(nc = cell_arrays(f, old, cur)))
 		return KX_ENOMEM;
-	oc = nc + 1 + 2 * 17 + cur->n_targets;
 	if (cur->last.at != NO_TIME && (nn = cells_of(f, cur, nc)) == (size_t)-1)
 		return KX_ENOMEM;
 	if (old && old->last.at != NO_TIME) {
+		oc = nc + max_cells(cur);
 		if ((on = cells_of(f, old, oc)) == (size_t)-1)
 			return KX_ENOMEM;
 		measures(old, v);

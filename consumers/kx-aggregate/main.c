@@ -556,19 +556,23 @@ commit_batch(struct app *app)
  * which may have been fetched before the broker went down and waited in
  * librdkafka's queue. So Kafka is probed with a metadata request (at most
  * 1 s) while it is down or an error came since the last probe, idle or
- * not.
+ * not. Returns whether it probed anything.
  */
-static void
+static bool
 probe(struct app *app, bool idle)
 {
+	bool kafka = !app->src.kafka_ok || app->src.kafka_suspect;
 	char errbuf[512];
 
+	if (!idle && !kafka)
+		return false;
 	if (idle)
 		atomic_store(&app->metrics.db_ok,
 			     store_ping(app->st, errbuf, sizeof(errbuf)) == 0);
-	if (!app->src.kafka_ok || app->src.kafka_suspect)
+	if (kafka)
 		source_probe(&app->src, 1000);
 	atomic_store(&app->metrics.kafka_ok, app->src.kafka_ok);
+	return true;
 }
 
 /* Events committed so far: new, duplicates and rejected ones. */
@@ -694,11 +698,8 @@ run_loop(struct app *app)
 			if (rc && rc != KX_EFENCED)
 				return rc;
 		}
-		if ((idle || !app->src.kafka_ok || app->src.kafka_suspect) &&
-		    now_us() - last_probe > 2000000L) {
+		if (now_us() - last_probe > 2000000L && probe(app, idle))
 			last_probe = now_us();
-			probe(app, idle);
-		}
 		log_progress(app);
 		if (app->conf->until_caught_up &&
 		    (idle || now_us() - last_check > 1000000L)) {
