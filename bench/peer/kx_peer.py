@@ -97,41 +97,38 @@ CREATE TEMP TABLE IF NOT EXISTS s_reject (group_id text, topic text, partition i
 # PARTY_CTES): refs after the batch come back from RETURNING with the
 # batch's delta, so refs - delta is the count before it, and 0 <-> 1
 # crossings move partners and countries; a goal's rows count programmes.
+# s_party is filled in key order (below), so p takes its rows in that order.
 PARTY_SQL = (
     "WITH p AS (INSERT INTO kx.agg_party AS a (cell_id, party_id, refs, delta) "
-    "SELECT cell_id, party_id, refs, refs FROM s_party ORDER BY 1, 2 ON CONFLICT "
+    "SELECT cell_id, party_id, refs, refs FROM s_party ON CONFLICT "
     "(cell_id, party_id) DO UPDATE SET refs = a.refs + EXCLUDED.refs, delta = "
     "EXCLUDED.refs RETURNING a.cell_id, a.party_id, a.refs, a.delta), "
-    "x0 AS (SELECT p.cell_id, p.party_id, s.shard, CASE WHEN p.refs > 0 THEN 1 "
-    "ELSE -1 END AS d FROM p JOIN s_party s USING (cell_id, party_id) WHERE "
-    "(p.refs > 0) <> (p.refs - p.delta > 0)), "
-    "g AS (SELECT k1.cell_id, x0.party_id, min(x0.shard) AS shard, "
-    "sum(x0.d)::int AS d FROM x0 JOIN kx.cells k2 ON k2.cell_id = x0.cell_id AND "
-    "k2.dim = 2 JOIN kx.cells k1 ON k1.dim = 1 AND k1.programme = '' AND "
-    "k1.goal = k2.goal AND k1.target = '' GROUP BY 1, 2 HAVING sum(x0.d) <> 0), "
+    "x0 AS (SELECT cell_id, party_id, CASE WHEN refs > 0 THEN 1 ELSE -1 END AS d "
+    "FROM p WHERE (refs > 0) <> (refs - delta > 0)), "
+    "g AS (SELECT k.goal_cell_id AS cell_id, x0.party_id, sum(x0.d)::int AS d "
+    "FROM x0 JOIN kx.cells k USING (cell_id) WHERE k.goal_cell_id IS NOT NULL "
+    "GROUP BY 1, 2 HAVING sum(x0.d) <> 0), "
     "p1 AS (INSERT INTO kx.agg_party AS a (cell_id, party_id, refs, delta) SELECT "
     "cell_id, party_id, d, d FROM g ORDER BY 1, 2 ON CONFLICT (cell_id, party_id) "
     "DO UPDATE SET refs = a.refs + EXCLUDED.refs, delta = EXCLUDED.refs RETURNING "
     "a.cell_id, a.party_id, a.refs, a.delta), "
-    "x AS (SELECT cell_id, party_id, shard, d FROM x0 UNION ALL SELECT p1.cell_id, "
-    "p1.party_id, g.shard, CASE WHEN p1.refs > 0 THEN 1 ELSE -1 END FROM p1 JOIN "
-    "g USING (cell_id, party_id) WHERE (p1.refs > 0) <> (p1.refs - p1.delta > 0)), "
-    "xp AS (SELECT x.cell_id, x.shard, pa.country, x.d FROM x JOIN kx.parties pa "
-    "USING (party_id)), "
-    "xc AS (SELECT cell_id, country, min(shard) AS shard, sum(d)::int AS d FROM xp "
-    "GROUP BY 1, 2 HAVING sum(d) <> 0), "
-    "c AS (INSERT INTO kx.agg_country AS a (cell_id, country, refs) SELECT "
-    "cell_id, country, d FROM xc ORDER BY 1, 2 ON CONFLICT (cell_id, country) DO "
-    "UPDATE SET refs = a.refs + EXCLUDED.refs RETURNING a.cell_id, a.country, "
-    "a.refs), "
-    "cx AS (SELECT xc.cell_id, xc.shard, CASE WHEN c.refs > 0 THEN 1 ELSE -1 END "
-    "AS d FROM c JOIN xc USING (cell_id, country) WHERE (c.refs > 0) <> (c.refs - "
-    "xc.d > 0)), "
-    "m AS (SELECT cell_id, shard, d AS partners, 0 AS countries FROM x UNION ALL "
-    "SELECT cell_id, shard, 0, d FROM cx) "
+    "x AS (SELECT cell_id, party_id, d FROM x0 UNION ALL SELECT cell_id, party_id, "
+    "CASE WHEN refs > 0 THEN 1 ELSE -1 END FROM p1 WHERE (refs > 0) <> (refs - "
+    "delta > 0)), "
+    "xc AS (SELECT x.cell_id, pa.country, sum(x.d)::int AS d FROM x JOIN "
+    "kx.parties pa USING (party_id) GROUP BY 1, 2 HAVING sum(x.d) <> 0), "
+    "c AS (INSERT INTO kx.agg_country AS a (cell_id, country, refs, delta) SELECT "
+    "cell_id, country, d, d FROM xc ORDER BY 1, 2 ON CONFLICT (cell_id, country) "
+    "DO UPDATE SET refs = a.refs + EXCLUDED.refs, delta = EXCLUDED.refs "
+    "RETURNING a.cell_id, a.refs, a.delta), "
+    "cx AS (SELECT cell_id, CASE WHEN refs > 0 THEN 1 ELSE -1 END AS d FROM c "
+    "WHERE (refs > 0) <> (refs - delta > 0)), "
+    "m AS (SELECT cell_id, d AS partners, 0 AS countries FROM x UNION ALL "
+    "SELECT cell_id, 0, d FROM cx) "
     "INSERT INTO s_cell (dim, programme, goal, target, shard, partners, countries) "
-    "SELECT k.dim, k.programme, k.goal, k.target, m.shard, sum(m.partners), "
-    "sum(m.countries) FROM m JOIN kx.cells k USING (cell_id) GROUP BY 1, 2, 3, 4, 5")
+    "SELECT k.dim, k.programme, k.goal, k.target, (SELECT min(shard) FROM s_party), "
+    "sum(m.partners), sum(m.countries) FROM m JOIN kx.cells k USING (cell_id) "
+    "GROUP BY 1, 2, 3, 4")
 
 
 def build_upsert_sql():
@@ -153,7 +150,7 @@ def build_upsert_sql():
     out.append("INSERT INTO s_party SELECT c.cell_id, s.party_id, min(s.shard), "
                "sum(s.refs) FROM s_party_in s JOIN kx.cells c USING (dim, "
                "programme, goal, target) WHERE s.dim <> 1 GROUP BY 1, 2 HAVING "
-               "sum(s.refs) <> 0")
+               "sum(s.refs) <> 0 ORDER BY 1, 2")
     out.append(PARTY_SQL)
     out.append("INSERT INTO kx.agg_cell AS a (dim, programme, goal, target, shard, "
                f"{m}, partners, countries, last_event_at) SELECT dim, programme, "

@@ -84,6 +84,19 @@ def v1_database_upgrades(suite):
                  rc == 0 and "version %d" % LATEST in out, out + err)
     old.check_verify("after migrate")
     old.res.eq("after migrate: same views", want, old.views())
+    # Version 4: the party statement finds a programme x goal cell's goal
+    # cell by kx.cells.goal_cell_id, for old cells and for new ones.
+    old.res.eq("after migrate: every programme x goal cell names its goal "
+               "cell", "0",
+               old.q1("SELECT count(*) FROM kx.cells c LEFT JOIN kx.cells g "
+                      "ON g.cell_id = c.goal_cell_id WHERE c.dim = 2 AND "
+                      "(g.dim IS DISTINCT FROM 1 OR g.goal <> c.goal)"))
+    old.res.eq("a programme x goal cell inserted later gets its goal cell",
+               old.q1("SELECT cell_id FROM kx.cells WHERE dim = 1 AND "
+                      "goal = 9"),
+               old.q1("BEGIN; INSERT INTO kx.cells (dim, programme, goal, "
+                      "target) VALUES (2, 'LATER', 9, '') RETURNING "
+                      "goal_cell_id; ROLLBACK"))
 
     # More events, on top of both: the upgraded database keeps up.
     sc.produce_file(sc.kxgen(12, 2000, name="more.jsonl",
