@@ -93,7 +93,7 @@ CREATE TEMP TABLE IF NOT EXISTS s_reject (group_id text, topic text, partition i
 """
 
 
-# The same statement as kx-aggregate's (consumers/kx-aggregate/store.c,
+# The same statement as kx-aggregate's (consumers/kx-aggregate/store_sql.c,
 # PARTY_CTES): refs after the batch come back from RETURNING with the
 # batch's delta, so refs - delta is the count before it, and 0 <-> 1
 # crossings move partners and countries; a goal's rows count programmes.
