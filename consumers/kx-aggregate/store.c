@@ -225,6 +225,16 @@ store_connect(struct store *st, char *errbuf, size_t errlen)
 		st->conn = NULL;
 		return KX_EDB;
 	}
+	/* A new session may follow a server crash, and with
+	 * synchronous_commit off a crash can lose commits already
+	 * acknowledged: batches (read again from Kafka: the offset guard
+	 * sees to that) but also the parties and cells they created. Ids
+	 * cached from those would then name rows that no longer exist, and
+	 * the same party would come back under a second id. So every new
+	 * session asks the database again. */
+	kx_hash_clear(&st->party_cache);
+	kx_arena_reset(&st->cache_arena);
+	forget_cells(st);
 	return exec_ok(st, store_sql_session, "cannot prepare the session (has "
 					"'kx-admin migrate' run?)",
 		       errbuf, errlen);
@@ -647,8 +657,13 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 {
 	struct miss_ctx c = {st, arena};
 	PGresult *res = NULL;
-	int rc = 0;
+	int rc;
 
+	/* Connect first, even when every party is in the cache: a new
+	 * session empties the cache (store_connect), and that must happen
+	 * before the batch takes its ids from it, not in store_apply(). */
+	if ((rc = store_connect(st, errbuf, errlen)))
+		return rc;
 	kx_hash_init(&c.seen);
 	kx_buf_adds(&c.country, "{");
 	kx_buf_adds(&c.key, "{");
@@ -675,8 +690,6 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 		params[3] = c.kind.data;
 		params[4] = c.eu.data;
 		params[5] = c.raw.data;
-		if ((rc = store_connect(st, errbuf, errlen)))
-			goto out;
 		/* Insert the missing ones, then read back every id: another
 		 * instance may have created some of them meanwhile. */
 		res = PQexecParams(
