@@ -135,8 +135,9 @@ struct cell_delta {
 	int64_t removed_last; /* newest last_event_at of a leaver, or NO_TIME */
 };
 
-/* Party references count over all shards; shard is one of the shards
- * whose entities moved them, where a partners change is booked. */
+/* Party references count over all shards; shard is the first shard
+ * whose entity moved them. The party statement books every crossing of
+ * the batch in the lowest of these shards (store_sql.c, PARTY_CTES). */
 struct party_delta {
 	const struct cell *cell;
 	int32_t shard;
