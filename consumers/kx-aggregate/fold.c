@@ -122,6 +122,88 @@ fold_entity(struct fold *f, enum ent_kind kind, const char *id, bool *created)
 	return e;
 }
 
+const char *
+fold_entity_key(const struct ent *e, size_t *len)
+{
+	*len = strlen(e->id) + 2;
+	return e->id - 2;
+}
+
+static int
+copy_str(struct kx_arena *a, const char **s)
+{
+	return *s && !(*s = kx_arena_strdup(a, *s)) ? KX_ENOMEM : 0;
+}
+
+static int
+copy_strs(struct kx_arena *a, const char ***v, size_t n)
+{
+	const char **c;
+
+	if (!*v)
+		return 0;
+	if (!(c = kx_arena_alloc(a, (n + 1) * sizeof(*c))))
+		return KX_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!(c[i] = kx_arena_strdup(a, (*v)[i])))
+			return KX_ENOMEM;
+	*v = c;
+	return 0;
+}
+
+int
+fold_copy_state(struct kx_arena *a, const struct ent *src, struct ent *dst)
+{
+	enum ent_kind kind = dst->kind;
+	const char *id = dst->id;
+	struct pending **evs = dst->evs;
+	size_t n_evs = dst->n_evs, cap_evs = dst->cap_evs;
+	int32_t *ids = NULL;
+
+	if (src->n_parties) {
+		if (!(ids = kx_arena_alloc(a, src->n_parties * sizeof(*ids))))
+			return KX_ENOMEM;
+		memcpy(ids, src->party_ids, src->n_parties * sizeof(*ids));
+	}
+	*dst = *src;
+	dst->kind = kind;
+	dst->id = id;
+	dst->party_ids = ids;
+	dst->exists = dst->dirty = false;
+	dst->old = NULL;
+	dst->evs = evs;
+	dst->n_evs = n_evs;
+	dst->cap_evs = cap_evs;
+	dst->next_dirty = NULL;
+	if (copy_str(a, &dst->programme) || copy_str(a, &dst->source) ||
+	    copy_str(a, &dst->geo_area) ||
+	    copy_strs(a, &dst->sdgs, dst->n_sdgs) ||
+	    copy_strs(a, &dst->themes, dst->n_themes) ||
+	    copy_strs(a, &dst->targets, dst->n_targets) ||
+	    copy_str(a, &dst->cooperation_type) ||
+	    copy_str(a, &dst->pairing_id) || copy_str(a, &dst->visit_type) ||
+	    copy_str(a, &dst->format) || copy_str(a, &dst->title) ||
+	    copy_str(a, &dst->product_type) ||
+	    copy_str(a, &dst->practice_id) || copy_str(a, &dst->report_url) ||
+	    copy_str(a, &dst->follow_up) || copy_str(a, &dst->url))
+		return KX_ENOMEM;
+	return 0;
+}
+
+int
+fold_copy_entity(struct kx_arena *a, const struct ent *src, struct ent *dst)
+{
+	size_t len;
+	const char *key = fold_entity_key(src, &len);
+	char *copy = kx_arena_strndup(a, key, len);
+
+	if (!copy)
+		return KX_ENOMEM;
+	dst->kind = src->kind;
+	dst->id = copy + 2;
+	return fold_copy_state(a, src, dst);
+}
+
 int
 fold_add(struct fold *f, struct ent *e, const struct pending *p)
 {

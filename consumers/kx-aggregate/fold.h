@@ -190,6 +190,25 @@ const char *fold_kind_name(enum ent_kind kind);
 struct ent *fold_entity(struct fold *f, enum ent_kind kind, const char *id,
 			bool *created);
 
+/*
+ * The key of an entity in the fold's table: its kind's digit, ':' and its
+ * id. e->id always points into it, 2 bytes on.
+ */
+const char *fold_entity_key(const struct ent *e, size_t *len);
+
+/*
+ * Copies src's state (what the database row holds) into dst, every string
+ * and array into a, so the copy outlives src's batch. dst keeps its kind,
+ * id and queued events; the rest of the batch bookkeeping is cleared.
+ * Returns 0 or KX_ENOMEM.
+ */
+int fold_copy_state(struct kx_arena *a, const struct ent *src,
+		    struct ent *dst);
+
+/* The same, with src's kind and id (copied into a too). */
+int fold_copy_entity(struct kx_arena *a, const struct ent *src,
+		     struct ent *dst);
+
 /* Queues a new event for its entity. Returns 0 or KX_ENOMEM. */
 int fold_add(struct fold *f, struct ent *e, const struct pending *p);
 

@@ -121,16 +121,15 @@ struct batch {
 	struct kx_arena arena;
 };
 
-/* The batch whose upserts and COMMIT are still running in the database
- * while the next one is collected (store_apply() sends them). Its Kafka
- * offsets and metrics wait for store_settle() to say it committed. */
+/* A batch applied whose outcome is not known yet: its guard, upserts and
+ * COMMIT run in the database while the next one is collected and applied
+ * on the other connection (store_apply()). Its Kafka offsets and metrics
+ * wait for store_settle() to say it committed. */
 struct inflight {
-	bool on;
 	struct offset_move *moves; /* topics copied */
 	size_t n_moves, cap;
 	size_t n;
 	long n_new, dups, rej, t0;
-	int refused; /* batches in a row the database refused at commit */
 };
 
 struct app {
@@ -141,7 +140,9 @@ struct app {
 	struct kx_registry *registry;
 	struct fold fold;
 	struct batch b;
-	struct inflight inflight;
+	struct inflight inflight[2]; /* oldest first, from inflight_head */
+	size_t inflight_head, n_inflight;
+	int refused; /* batches in a row the database refused at commit */
 	struct metrics metrics;
 	struct part *ends; /* --until-caught-up: the ends to reach */
 	long test_commit_delay_ms; /* KX_TEST_COMMIT_DELAY_MS, tests only */
@@ -342,7 +343,6 @@ inflight_clear(struct inflight *f)
 	for (size_t i = 0; i < f->n_moves; i++)
 		free((char *)f->moves[i].topic);
 	f->n_moves = 0;
-	f->on = false;
 }
 
 static int
@@ -363,29 +363,41 @@ inflight_set(struct inflight *f, const struct offset_move *moves,
 			return KX_ENOMEM;
 		f->n_moves = i + 1;
 	}
-	f->on = true;
 	return 0;
 }
 
+/* The newest batch in flight, or NULL. */
+static struct inflight *
+inflight_newest(struct app *app)
+{
+	return app->n_inflight
+		       ? &app->inflight[(app->inflight_head +
+					 app->n_inflight - 1) % 2]
+		       : NULL;
+}
+
 /*
- * Waits for the batch in flight. Committed: its offsets go to Kafka and
- * its counts to the metrics. Not committed: nothing of it was written,
- * and the expected offsets already point past it, so the next batch's
- * offset guard refuses, and the consumer re-seeks to the stored offsets
- * and reads it again, the one path for every way offsets can go wrong
- * (a commit whose acknowledgement alone was lost passes the guard, rightly).
- * A database that keeps refusing batches while reachable ends the process
- * (KX_EDB), as in commit_batch().
+ * Waits for the oldest batch in flight. Committed: its offsets go to Kafka
+ * and its counts to the metrics, and it returns 0 (also when none was in
+ * flight). Not committed: nothing of it was written, nor of any batch
+ * built on it (each batch's guard checks the one before), and it returns
+ * 1: the caller re-seeks to the stored offsets (resync()), the one path
+ * for every way offsets can go wrong (a commit whose acknowledgement alone
+ * was lost passes the guard, rightly). A database that keeps refusing
+ * batches while reachable ends the process (KX_EDB), as in commit_batch().
  */
 static int
-settle_batch(struct app *app)
+settle_one(struct app *app)
 {
-	struct inflight *f = &app->inflight;
+	struct inflight *f = &app->inflight[app->inflight_head];
 	char errbuf[1024];
-	int rc = store_settle(app->st, errbuf, sizeof(errbuf));
+	int rc;
 
-	if (!f->on)
+	if (!app->n_inflight)
 		return 0;
+	rc = store_settle(app->st, errbuf, sizeof(errbuf));
+	app->inflight_head = (app->inflight_head + 1) % 2;
+	app->n_inflight--;
 	if (!rc) {
 		source_commit_async(&app->src, f->moves, f->n_moves);
 		atomic_store(&app->metrics.db_ok, 1);
@@ -397,46 +409,78 @@ settle_batch(struct app *app)
 			     "batch of %zu: %ld new, %ld duplicate, %ld "
 			     "rejected",
 			     f->n, f->n_new, f->dups, f->rej);
-		f->refused = 0;
+		app->refused = 0;
 		inflight_clear(f);
 		return 0;
 	}
 	inflight_clear(f);
+	if (rc == KX_EFENCED) {
+		atomic_fetch_add(&app->metrics.fenced, 1);
+		kx_log_warn("aggregate", "%s; re-seeking to the stored offsets",
+			    errbuf);
+		return 1;
+	}
 	atomic_fetch_add(&app->metrics.db_errors, 1);
 	atomic_store(&app->metrics.db_ok, store_connected(app->st));
-	if (store_connected(app->st) && ++f->refused >= 8) {
+	if (store_connected(app->st) && ++app->refused >= 8) {
 		kx_log_error("aggregate",
 			     "the database refused the batch %d times while "
 			     "reachable: %s",
-			     f->refused, errbuf);
+			     app->refused, errbuf);
 		return KX_EDB;
 	}
-	kx_log_warn("aggregate", "batch not committed: %s; the offset guard "
-				 "will send the consumer back to the stored "
-				 "offsets",
+	kx_log_warn("aggregate", "batch not committed: %s; re-seeking to the "
+				 "stored offsets",
 		    errbuf);
-	return 0;
+	return 1;
+}
+
+/*
+ * Waits for every batch in flight. Returns 0 when all committed; when one
+ * did not (or lost says one before them did not), re-seeks to the stored
+ * offsets and returns 1 (whatever was read past them is stale); or KX_EDB.
+ */
+static int
+settle_all(struct app *app, int lost)
+{
+	char errbuf[512];
+	int rc;
+
+	while (app->n_inflight) {
+		if ((rc = settle_one(app)) < 0)
+			return rc;
+		lost |= rc;
+	}
+	if (lost && source_reseek(&app->src, errbuf, sizeof(errbuf)))
+		kx_log_error("aggregate", "cannot re-seek: %s", errbuf);
+	return lost;
 }
 
 /*
  * Commits the batch, retrying on database errors with backoff for as long
  * as it takes (nothing is lost: the messages stay in memory and the offsets
- * do not move). Returns 0, or KX_EFENCED when the batch must be dropped.
+ * do not move). Returns 0, or KX_EFENCED when the batch must be dropped
+ * (a batch before it did not commit, and the consumer re-seeked).
  */
 static int
 commit_batch(struct app *app)
 {
 	struct batch *b = &app->b;
 	struct offset_move *moves = NULL;
+	struct inflight *prev;
 	size_t n_moves = 0;
 	long backoff = 100, t0 = now_us(), n_new = 0;
 	char errbuf[1024];
 	int rc, refused = 0;
 
-	/* The previous batch first: if it did not commit, this one was read
-	 * past it and its guard will refuse it. */
-	if ((rc = settle_batch(app)))
-		return rc;
+	/* A session must be free: the older of two batches in flight is
+	 * waited for. If it did not commit, this one was read past it. */
+	while (app->n_inflight >= 2) {
+		if ((rc = settle_one(app)) < 0)
+			return rc;
+		if (rc)
+			return settle_all(app, 1) < 0 ? KX_EDB : KX_EFENCED;
+	}
 	moves = kx_arena_calloc(&b->arena, app->src.n_parts + 1,
 				sizeof(*moves));
 	if (!moves)
@@ -465,10 +509,33 @@ commit_batch(struct app *app)
 			moves[j].topic = p->topic;
 			moves[j].partition = p->partition;
 			moves[j].expected = p->expected;
+			moves[j].next = p->expected;
 			n_moves++;
 		}
 		if (m->offset + 1 > moves[j].next)
 			moves[j].next = m->offset + 1;
+	}
+	/* The batch still in flight: this one builds on it (store_apply()),
+	 * so its partitions are checked too, unmoved. */
+	if ((prev = inflight_newest(app))) {
+		for (size_t i = 0; i < prev->n_moves; i++) {
+			struct part *p = source_part(&app->src,
+						     prev->moves[i].topic,
+						     prev->moves[i].partition);
+			size_t j;
+			if (!p)
+				continue;
+			for (j = 0; j < n_moves; j++)
+				if (moves[j].partition == p->partition &&
+				    !strcmp(moves[j].topic, p->topic))
+					break;
+			if (j < n_moves)
+				continue;
+			moves[j].topic = p->topic;
+			moves[j].partition = p->partition;
+			moves[j].expected = moves[j].next = p->expected;
+			n_moves++;
+		}
 	}
 
 	for (;;) {
@@ -480,7 +547,7 @@ commit_batch(struct app *app)
 					 &app->fold, &n_new, errbuf,
 					 sizeof(errbuf));
 		}
-		if (!rc || rc == KX_EFENCED)
+		if (!rc)
 			break;
 		if (stopping) {
 			/* Nothing is lost: the offsets did not move, so the
@@ -493,6 +560,10 @@ commit_batch(struct app *app)
 		}
 		atomic_fetch_add(&app->metrics.db_errors, 1);
 		atomic_store(&app->metrics.db_ok, store_connected(app->st));
+		/* Whatever failed here may have failed the batch in flight
+		 * too: if it did not commit, this one is dropped. */
+		if ((rc = settle_all(app, 0)))
+			return rc < 0 ? rc : KX_EFENCED;
 		/* An unreachable database is waited for as long as it takes.
 		 * A batch the server keeps refusing while reachable (a bug, or
 		 * a schema out of step) is retried a few times in case it was
@@ -516,34 +587,26 @@ commit_batch(struct app *app)
 		sleep_ms(backoff);
 		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
 	}
-	if (rc == KX_EFENCED) {
-		atomic_fetch_add(&app->metrics.fenced, 1);
-		kx_log_warn("aggregate", "%s; re-seeking to the stored offsets",
-			    errbuf);
-		if (source_reseek(&app->src, errbuf, sizeof(errbuf)))
-			kx_log_error("aggregate", "cannot re-seek: %s", errbuf);
-		return rc;
-	}
-	if (rc)
-		return rc;
 	/* Sent: the next batch builds on these offsets. Should this one not
-	 * commit after all, settle_batch() re-seeks, and the guard would
-	 * refuse anything built on them meanwhile. */
+	 * commit after all, settle_one() says so and the consumer re-seeks;
+	 * the guard refuses anything built on them meanwhile. */
 	for (size_t j = 0; j < n_moves; j++) {
 		struct part *p = source_part(&app->src, moves[j].topic,
 					     moves[j].partition);
 		if (p)
 			p->expected = moves[j].next;
 	}
-	if ((rc = inflight_set(&app->inflight, moves, n_moves)))
+	prev = &app->inflight[(app->inflight_head + app->n_inflight) % 2];
+	app->n_inflight++;
+	if ((rc = inflight_set(prev, moves, n_moves)))
 		return rc;
-	app->inflight.n = b->n;
-	app->inflight.n_new = n_new;
-	app->inflight.dups = app->inflight.rej = 0;
-	app->inflight.t0 = t0;
+	prev->n = b->n;
+	prev->n_new = n_new;
+	prev->dups = prev->rej = 0;
+	prev->t0 = t0;
 	for (size_t i = 0; i < b->n; i++) {
-		app->inflight.rej += !b->msgs[i].ev;
-		app->inflight.dups += b->msgs[i].ev && b->msgs[i].dup;
+		prev->rej += !b->msgs[i].ev;
+		prev->dups += b->msgs[i].ev && b->msgs[i].dup;
 	}
 	atomic_store(&app->metrics.lag, source_lag(&app->src));
 	return 0;
@@ -701,12 +764,18 @@ run_loop(struct app *app)
 		if (now_us() - last_probe > 2000000L && probe(app, idle))
 			last_probe = now_us();
 		log_progress(app);
+		/* Nothing came: let the batches in flight finish, so their
+		 * offsets reach Kafka and a refusal is seen now. */
+		if (idle && app->n_inflight) {
+			int rc = settle_all(app, 0);
+			if (rc < 0)
+				return rc;
+		}
+		/* The stored offsets say what committed; batches still in
+		 * flight are waited for by run(). */
 		if (app->conf->until_caught_up &&
 		    (idle || now_us() - last_check > 1000000L)) {
-			int rc = settle_batch(app);
 			last_check = now_us();
-			if (rc)
-				return rc;
 			if (caught_up(app)) {
 				kx_log_info("aggregate", "caught up");
 				return 0;
@@ -716,15 +785,15 @@ run_loop(struct app *app)
 	return 0;
 }
 
-/* Runs the batch loop, then waits for the last batch to commit. */
+/* Runs the batch loop, then waits for the last batches to commit. */
 static int
 run(struct app *app)
 {
-	int rc = run_loop(app), last = settle_batch(app);
+	int rc = run_loop(app), last = settle_all(app, 0);
 
 	/* A last batch that did not commit was logged: the next run reads
 	 * it again from the stored offsets. */
-	return rc ? rc : last;
+	return rc ? rc : last < 0 ? last : 0;
 }
 
 static int
@@ -870,8 +939,10 @@ out:
 	batch_clear(&app.b);
 	free(app.b.msgs);
 	kx_arena_release(&app.b.arena);
-	inflight_clear(&app.inflight);
-	free(app.inflight.moves);
+	for (int i = 0; i < 2; i++) {
+		inflight_clear(&app.inflight[i]);
+		free(app.inflight[i].moves);
+	}
 	if (app.src.rk)
 		source_release(&app.src);
 	free(app.ends);

@@ -5,12 +5,18 @@
  * batch's events into a staging table and insert the ones not seen before
  * (RETURNING tells which are new: the database is the deduplication
  * authority, also across instances); lock and load the touched entities;
- * fold; COPY the new entity rows and the deltas into staging tables and
- * upsert them in one multi-statement round trip; move the offsets under
- * the guard; COMMIT. Staging tables are session temp tables emptied at
- * commit, so the session's jit=off and synchronous_commit=off are the only
+ * fold; COPY the new entity rows, the deltas and the offset moves into
+ * staging tables; then, in one multi-statement string sent without
+ * waiting, move the offsets under the guard, upsert everything and
+ * COMMIT. Staging tables are session temp tables emptied at commit, so
+ * the session's jit=off and synchronous_commit=off are the only
  * per-connection settings (see docs/exactly-once.md for why the latter is
  * safe). The SQL text itself is built once, in store_sql.c.
+ *
+ * Batches alternate between two sessions: while one batch's last string
+ * runs, the next batch does everything up to its own on the other. What
+ * that needs, and why it stays exactly-once, is in docs/exactly-once.md
+ * (the pipeline).
  */
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -26,8 +32,31 @@
 #include "store.h"
 #include "store_int.h"
 
-struct store {
+/*
+ * One connection of the two. Batches alternate between them: the next
+ * batch's history and entity work runs on one while the batch before it
+ * commits on the other (see store.h).
+ */
+struct session {
 	PGconn *conn;
+	/* Event ids the batch last applied here inserted: the next batch,
+	 * on the other session, counts them as duplicates without waiting
+	 * for this one to commit. */
+	struct kx_hash ids;
+	struct kx_arena ids_arena;
+	bool pending;     /* upserts and COMMIT sent, not waited for */
+	bool done;        /* waited for; the outcome is not reported yet */
+	bool added_cells; /* the batch inserted kx.cells rows */
+	bool new_offsets; /* the batch inserted kx.consumer_offsets rows */
+	unsigned long seq; /* which batch, in the order applied */
+	int rc;
+	char err[512];
+};
+
+struct store {
+	struct session ses[2];
+	struct session *ss; /* the session the next batch goes to */
+	unsigned long seq;
 	char *conninfo;
 	char *group;
 	char *load_sql[ENT__COUNT];   /* SELECT ... FOR UPDATE */
@@ -36,6 +65,12 @@ struct store {
 	struct kx_arena cache_arena;
 	struct kx_hash cell_cache;    /* fold_cell_key() bytes -> cell id */
 	struct kx_arena cell_arena;
+	/* The state of every entity the last batch applied touched, as it
+	 * will be once that batch commits: its rows are locked until then,
+	 * so the next batch takes them from here instead of waiting. */
+	struct kx_hash carry;
+	struct kx_arena carry_arena;
+	bool carry_ok; /* carry holds the last applied batch's states */
 	/* The rows of the COPY being sent: handed to libpq every
 	 * COPY_CHUNK bytes, so neither this buffer nor libpq's output buffer
 	 * grows with the batch (kept across batches: a steady load reuses the
@@ -44,17 +79,11 @@ struct store {
 	int copy_failed; /* PQputCopyData() failed: the COPY is lost */
 	struct kx_hash fresh;
 	struct kx_arena fresh_arena;
-	/* The batch whose upserts and COMMIT are in flight (store_apply
-	 * sends them and returns), and the outcome of one settled on the
-	 * way by another call, kept for store_settle(). */
-	bool pending;
-	int settled_rc;
-	char settled_err[512];
 };
 
-
-static void settle(struct store *st);
+static void settle(struct store *st, struct session *s);
 static void forget_cells(struct store *st);
+static void forget_states(struct store *st);
 
 struct store *
 store_new(const char *conninfo, const char *group)
@@ -68,10 +97,17 @@ store_new(const char *conninfo, const char *group)
 	st->upsert_sql = store_sql_upsert();
 	for (int k = 0; k < ENT__COUNT; k++)
 		st->load_sql[k] = store_sql_load(k);
+	for (int i = 0; i < 2; i++) {
+		kx_hash_init(&st->ses[i].ids);
+		kx_arena_init(&st->ses[i].ids_arena);
+	}
+	st->ss = &st->ses[0];
 	kx_hash_init(&st->party_cache);
 	kx_arena_init(&st->cache_arena);
 	kx_hash_init(&st->cell_cache);
 	kx_arena_init(&st->cell_arena);
+	kx_hash_init(&st->carry);
+	kx_arena_init(&st->carry_arena);
 	kx_buf_init(&st->copy);
 	kx_hash_init(&st->fresh);
 	kx_arena_init(&st->fresh_arena);
@@ -87,9 +123,13 @@ store_free(struct store *st)
 {
 	if (!st)
 		return;
-	settle(st);
-	if (st->conn)
-		PQfinish(st->conn);
+	store_wait(st);
+	for (int i = 0; i < 2; i++) {
+		if (st->ses[i].conn)
+			PQfinish(st->ses[i].conn);
+		kx_hash_release(&st->ses[i].ids);
+		kx_arena_release(&st->ses[i].ids_arena);
+	}
 	for (int k = 0; k < ENT__COUNT; k++)
 		free(st->load_sql[k]);
 	free(st->upsert_sql);
@@ -99,6 +139,8 @@ store_free(struct store *st)
 	kx_arena_release(&st->cache_arena);
 	kx_hash_release(&st->cell_cache);
 	kx_arena_release(&st->cell_arena);
+	kx_hash_release(&st->carry);
+	kx_arena_release(&st->carry_arena);
 	kx_buf_release(&st->copy);
 	kx_hash_release(&st->fresh);
 	kx_arena_release(&st->fresh_arena);
@@ -113,24 +155,32 @@ oneline(char *s)
 			*p = (p[1] ? ' ' : '\0');
 }
 
-/* Records a failure; drops the connection when it is broken. */
+/* Records a failure of a session; drops its connection when broken. */
+static int
+session_fail(struct session *s, const char *what, char *errbuf,
+	     size_t errlen)
+{
+	snprintf(errbuf, errlen, "%s: %s", what, PQerrorMessage(s->conn));
+	oneline(errbuf);
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		PQfinish(s->conn);
+		s->conn = NULL;
+	}
+	return KX_EDB;
+}
+
+/* The same, for the session the next batch goes to. */
 static int
 db_fail(struct store *st, const char *what, char *errbuf, size_t errlen)
 {
-	snprintf(errbuf, errlen, "%s: %s", what, PQerrorMessage(st->conn));
-	oneline(errbuf);
-	if (PQstatus(st->conn) != CONNECTION_OK) {
-		PQfinish(st->conn);
-		st->conn = NULL;
-	}
-	return KX_EDB;
+	return session_fail(st->ss, what, errbuf, errlen);
 }
 
 static int
 exec_ok(struct store *st, const char *sql, const char *what, char *errbuf,
 	size_t errlen)
 {
-	PGresult *res = PQexec(st->conn, sql);
+	PGresult *res = PQexec(st->ss->conn, sql);
 	ExecStatusType s = PQresultStatus(res);
 	int rc = 0;
 
@@ -138,91 +188,131 @@ exec_ok(struct store *st, const char *sql, const char *what, char *errbuf,
 		rc = db_fail(st, what, errbuf, errlen);
 	PQclear(res);
 	/* A multi-statement string can leave further results. */
-	while (st->conn && (res = PQgetResult(st->conn)))
+	while (st->ss->conn && (res = PQgetResult(st->ss->conn)))
 		PQclear(res);
 	return rc;
 }
 
+/* SQLSTATE of the offset guard's refusal (store_sql.c). */
+#define GUARD_SQLSTATE "KXF01"
+
 /*
- * Waits for the batch in flight, if any. On failure the transaction is
- * rolled back (a failed statement skips the rest, COMMIT included) and the
- * reason is kept for store_settle(); nothing of the batch was written.
+ * Waits for the session's batch in flight, if any, and keeps its outcome
+ * for store_settle(). On failure the transaction is rolled back (a failed
+ * statement skips the rest, COMMIT included): nothing of the batch was
+ * written, and nothing built on it can commit either (its successor's
+ * guard checks its offsets), so what was carried from it is dropped.
  */
 static void
-settle(struct store *st)
+settle(struct store *st, struct session *s)
 {
 	PGresult *res;
-	char errbuf[512];
-	int rc = 0;
 
-	if (!st->pending)
+	if (!s->pending)
 		return;
-	st->pending = false;
-	while (st->conn && (res = PQgetResult(st->conn))) {
-		ExecStatusType s = PQresultStatus(res);
-		if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && !rc)
-			rc = db_fail(st, "cannot apply the batch", errbuf,
-				     sizeof(errbuf));
+	s->pending = false;
+	s->done = true;
+	s->rc = 0;
+	while (s->conn && (res = PQgetResult(s->conn))) {
+		ExecStatusType t = PQresultStatus(res);
+		if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK && !s->rc) {
+			const char *state =
+				PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			const char *msg =
+				PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+			if (state && msg && !strcmp(state, GUARD_SQLSTATE)) {
+				snprintf(s->err, sizeof(s->err), "%s", msg);
+				s->rc = KX_EFENCED;
+			} else {
+				s->rc = session_fail(s, "cannot apply the batch",
+						     s->err, sizeof(s->err));
+			}
+		}
 		PQclear(res);
 	}
-	if (!st->conn && !rc) {
-		snprintf(errbuf, sizeof(errbuf), "cannot apply the batch: "
+	if (!s->conn && !s->rc) {
+		snprintf(s->err, sizeof(s->err), "cannot apply the batch: "
 						 "connection lost");
-		rc = KX_EDB;
+		s->rc = KX_EDB;
 	}
-	if (!rc)
+	if (!s->rc)
 		return;
 	forget_cells(st);
-	if (st->conn && PQtransactionStatus(st->conn) != PQTRANS_IDLE)
-		PQclear(PQexec(st->conn, "ROLLBACK"));
-	if (!st->settled_rc) {
-		st->settled_rc = rc;
-		snprintf(st->settled_err, sizeof(st->settled_err), "%s",
-			 errbuf);
-	}
+	forget_states(st);
+	kx_hash_clear(&s->ids);
+	kx_arena_reset(&s->ids_arena);
+	if (s->conn && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(s->conn, "ROLLBACK"));
 }
 
 void
 store_wait(struct store *st)
 {
-	settle(st);
+	/* In the order applied. */
+	struct session *a = &st->ses[0], *b = &st->ses[1];
+
+	if (b->seq < a->seq) {
+		a = &st->ses[1];
+		b = &st->ses[0];
+	}
+	settle(st, a);
+	settle(st, b);
+	/* Partitions may move now, and with them the rows carried. */
+	forget_states(st);
+}
+
+int
+store_in_flight(const struct store *st)
+{
+	return (st->ses[0].pending || st->ses[0].done) +
+	       (st->ses[1].pending || st->ses[1].done);
 }
 
 int
 store_settle(struct store *st, char *errbuf, size_t errlen)
 {
+	struct session *s = NULL;
 	int rc;
 
-	settle(st);
-	rc = st->settled_rc;
+	for (int i = 0; i < 2; i++) {
+		struct session *c = &st->ses[i];
+		if ((c->pending || c->done) && (!s || c->seq < s->seq))
+			s = c;
+	}
+	if (!s)
+		return 0;
+	settle(st, s);
+	s->done = false;
+	rc = s->rc;
 	if (rc)
-		snprintf(errbuf, errlen, "%s", st->settled_err);
-	st->settled_rc = 0;
+		snprintf(errbuf, errlen, "%s", s->err);
 	return rc;
 }
 
 bool
 store_connected(const struct store *st)
 {
-	return st->conn && PQstatus(st->conn) == CONNECTION_OK;
+	return st->ss->conn && PQstatus(st->ss->conn) == CONNECTION_OK;
 }
 
 int
 store_connect(struct store *st, char *errbuf, size_t errlen)
 {
-	/* Every use of the connection waits for the batch in flight first. */
-	settle(st);
+	struct session *s = st->ss;
+
+	/* Every use of the session waits for its batch in flight first. */
+	settle(st, s);
 	if (store_connected(st))
 		return 0;
-	if (st->conn)
-		PQfinish(st->conn);
-	st->conn = PQconnectdb(st->conninfo);
-	if (PQstatus(st->conn) != CONNECTION_OK) {
+	if (s->conn)
+		PQfinish(s->conn);
+	s->conn = PQconnectdb(st->conninfo);
+	if (PQstatus(s->conn) != CONNECTION_OK) {
 		snprintf(errbuf, errlen, "cannot connect to PostgreSQL: %s",
-			 PQerrorMessage(st->conn));
+			 PQerrorMessage(s->conn));
 		oneline(errbuf);
-		PQfinish(st->conn);
-		st->conn = NULL;
+		PQfinish(s->conn);
+		s->conn = NULL;
 		return KX_EDB;
 	}
 	/* A new session may follow a server crash, and with
@@ -231,10 +321,12 @@ store_connect(struct store *st, char *errbuf, size_t errlen)
 	 * sees to that) but also the parties and cells they created. Ids
 	 * cached from those would then name rows that no longer exist, and
 	 * the same party would come back under a second id. So every new
-	 * session asks the database again. */
+	 * session asks the database again, and reads entity states from it
+	 * rather than from what a batch left. */
 	kx_hash_clear(&st->party_cache);
 	kx_arena_reset(&st->cache_arena);
 	forget_cells(st);
+	forget_states(st);
 	return exec_ok(st, store_sql_session, "cannot prepare the session (has "
 					"'kx-admin migrate' run?)",
 		       errbuf, errlen);
@@ -260,7 +352,7 @@ store_load_offset(struct store *st, const char *topic, int32_t partition,
 	if ((rc = store_connect(st, errbuf, errlen)))
 		return rc;
 	snprintf(part, sizeof(part), "%d", (int)partition);
-	res = PQexecParams(st->conn,
+	res = PQexecParams(st->ss->conn,
 			   "SELECT next_offset FROM kx.consumer_offsets WHERE "
 			   "group_id = $1 AND topic = $2 AND partition = $3",
 			   3, NULL, params, NULL, NULL, 0);
@@ -285,7 +377,7 @@ store_each_offset(struct store *st,
 
 	if ((rc = store_connect(st, errbuf, errlen)))
 		return rc;
-	res = PQexecParams(st->conn,
+	res = PQexecParams(st->ss->conn,
 			   "SELECT topic, partition, next_offset FROM "
 			   "kx.consumer_offsets WHERE group_id = $1",
 			   1, NULL, params, NULL, NULL, 0);
@@ -411,7 +503,7 @@ static struct kx_buf *
 copy_begin(struct store *st, const char *sql, char *errbuf, size_t errlen,
 	   int *rc)
 {
-	PGresult *res = PQexec(st->conn, sql);
+	PGresult *res = PQexec(st->ss->conn, sql);
 
 	kx_buf_reset(&st->copy);
 	st->copy_failed = 0;
@@ -429,7 +521,7 @@ static void
 copy_put(struct store *st)
 {
 	if (st->copy.len && !st->copy_failed &&
-	    PQputCopyData(st->conn, st->copy.data, (int)st->copy.len) != 1)
+	    PQputCopyData(st->ss->conn, st->copy.data, (int)st->copy.len) != 1)
 		st->copy_failed = 1;
 	kx_buf_reset(&st->copy);
 }
@@ -449,13 +541,13 @@ copy_end(struct store *st, char *errbuf, size_t errlen)
 	int rc = 0;
 
 	copy_put(st);
-	if (st->copy_failed || PQputCopyEnd(st->conn, NULL) != 1)
+	if (st->copy_failed || PQputCopyEnd(st->ss->conn, NULL) != 1)
 		return db_fail(st, "COPY failed", errbuf, errlen);
-	while ((res = PQgetResult(st->conn))) {
+	while ((res = PQgetResult(st->ss->conn))) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && !rc)
 			rc = db_fail(st, "COPY failed", errbuf, errlen);
 		PQclear(res);
-		if (!st->conn)
+		if (!st->ss->conn)
 			break;
 	}
 	return rc;
@@ -693,7 +785,7 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 		/* Insert the missing ones, then read back every id: another
 		 * instance may have created some of them meanwhile. */
 		res = PQexecParams(
-			st->conn,
+			st->ss->conn,
 			"WITH input AS (SELECT * FROM unnest($1::text[], "
 			"$2::text[], $3::text[], $4::text[], $5::boolean[], "
 			"$6::text[]) AS i(country, name_key, name, kind, eu, raw)), "
@@ -768,9 +860,11 @@ out:
 /* ---- the batch transaction ---- */
 
 static int
-insert_events(struct store *st, struct msg *msgs, size_t n, long *n_new,
-	      char *errbuf, size_t errlen)
+insert_events(struct store *st, struct msg *msgs, size_t n,
+	      const struct kx_hash *skip, long *n_new, char *errbuf,
+	      size_t errlen)
 {
+	struct session *s = st->ss;
 	struct kx_hash *fresh = &st->fresh;
 	struct kx_arena *a = &st->fresh_arena;
 	PGresult *res = NULL;
@@ -789,6 +883,10 @@ insert_events(struct store *st, struct msg *msgs, size_t n, long *n_new,
 	for (size_t i = 0; i < n; i++) {
 		const struct kx_event *ev = msgs[i].ev;
 		if (!ev)
+			continue;
+		/* Inserted by the batch before (committed, or committing:
+		 * this one's guard checks that it did). */
+		if (kx_hash_get(skip, ev->event_id, strlen(ev->event_id)))
 			continue;
 		kx_buf_adds(rows, ev->event_id);
 		kx_buf_add(rows, "\t", 1);
@@ -812,7 +910,7 @@ insert_events(struct store *st, struct msg *msgs, size_t n, long *n_new,
 		goto out;
 	/* ORDER BY keeps the first of two copies of one event_id in a batch
 	 * deterministic; the database is the authority on what is new. */
-	res = PQexec(st->conn,
+	res = PQexec(st->ss->conn,
 		     "INSERT INTO kx.events (event_id, entity, entity_id, "
 		     "event_type, occurred_at, programme, shard, kafka_offset) "
 		     "SELECT DISTINCT ON (event_id) event_id, entity, entity_id, "
@@ -836,6 +934,13 @@ insert_events(struct store *st, struct msg *msgs, size_t n, long *n_new,
 				 PQgetvalue(res, r, 1));
 			if (!(k = kx_arena_strdup(a, key)) ||
 			    !(slot = kx_hash_put(fresh, k, strlen(k)))) {
+				rc = KX_ENOMEM;
+				break;
+			}
+			slot->value = k;
+			k = kx_arena_strdup(&s->ids_arena,
+					    PQgetvalue(res, r, 0));
+			if (!k || !(slot = kx_hash_put(&s->ids, k, strlen(k)))) {
 				rc = KX_ENOMEM;
 				break;
 			}
@@ -1042,8 +1147,19 @@ load_row(struct fold *f, struct ent *e, PGresult *res, int r)
 	return 0;
 }
 
+/* The state the batch before left for an entity of this batch, or NULL. */
+static const struct ent *
+carried(struct store *st, const struct ent *e)
+{
+	size_t len;
+	const char *key = fold_entity_key(e, &len);
+
+	return st->carry.len ? kx_hash_get(&st->carry, key, len) : NULL;
+}
+
 /* Queues the new events on their entities and loads the stored states of
- * those entities, locking their rows for the transaction. */
+ * those entities, locking their rows for the transaction; an entity the
+ * batch before touched takes the state it left instead. */
 static int
 load_entities(struct store *st, struct msg *msgs, size_t n, struct fold *f,
 	      char *errbuf, size_t errlen)
@@ -1057,6 +1173,7 @@ load_entities(struct store *st, struct msg *msgs, size_t n, struct fold *f,
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct pending p;
+		const struct ent *c;
 		struct ent *e;
 		bool created;
 
@@ -1072,8 +1189,17 @@ load_entities(struct store *st, struct msg *msgs, size_t n, struct fold *f,
 			rc = KX_ENOMEM;
 			goto out;
 		}
-		if (created)
+		if (!created)
+			continue;
+		if ((c = carried(st, e))) {
+			if (fold_copy_state(&f->arena, c, e)) {
+				rc = KX_ENOMEM;
+				goto out;
+			}
+			e->exists = true;
+		} else {
 			param_arr_add(&ids[e->kind], e->id);
+		}
 	}
 	for (int k = 0; k < ENT__COUNT; k++) {
 		const char *params[1];
@@ -1084,7 +1210,7 @@ load_entities(struct store *st, struct msg *msgs, size_t n, struct fold *f,
 		/* Appending may move the buffer: take its address after. */
 		kx_buf_adds(&ids[k], "}");
 		params[0] = ids[k].data;
-		res = PQexecParams(st->conn, st->load_sql[k], 1, NULL, params,
+		res = PQexecParams(st->ss->conn, st->load_sql[k], 1, NULL, params,
 				   NULL, NULL, 0);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 			PQclear(res);
@@ -1337,7 +1463,7 @@ forget_cells(struct store *st)
 static int
 load_cells(struct store *st, char *errbuf, size_t errlen)
 {
-	PGresult *res = PQexec(st->conn, "SELECT cell_id, dim, programme, "
+	PGresult *res = PQexec(st->ss->conn, "SELECT cell_id, dim, programme, "
 					 "goal, target FROM kx.cells");
 	int rc;
 
@@ -1408,11 +1534,12 @@ resolve_cells(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 		kx_buf_adds(&progs, "}");
 		kx_buf_adds(&goals, "}");
 		kx_buf_adds(&targets, "}");
+		st->ss->added_cells = true;
 		{
 			const char *params[4] = {dims.data, progs.data,
 						 goals.data, targets.data};
 			res = PQexecParams(
-				st->conn,
+				st->ss->conn,
 				"INSERT INTO kx.cells (dim, programme, goal, "
 				"target) SELECT * FROM unnest($1::smallint[], "
 				"$2::text[], $3::smallint[], $4::text[]) ORDER "
@@ -1576,68 +1703,66 @@ write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 	return copy_end(st, errbuf, errlen);
 }
 
-/* Moves every partition's offset in one statement; the guard makes a row
- * move only from the value this instance last saw. */
+/* The batch's offset moves, for the guard that ends the transaction
+ * (store_sql_upsert()): each row moves only from the value this instance
+ * last saw. */
 static int
-move_offsets(struct store *st, const struct offset_move *moves, size_t n,
-	     char *errbuf, size_t errlen)
+write_offsets(struct store *st, const struct offset_move *moves, size_t n,
+	      char *errbuf, size_t errlen)
 {
-	struct kx_buf topics = KX_BUF_INIT, parts = KX_BUF_INIT,
-		      expected = KX_BUF_INIT, next = KX_BUF_INIT;
-	const char *params[5];
-	PGresult *res;
-	int rc = 0;
+	struct kx_buf *b;
+	int rc;
 
-	kx_buf_adds(&topics, "{");
-	kx_buf_adds(&parts, "{");
-	kx_buf_adds(&expected, "{");
-	kx_buf_adds(&next, "{");
+	if (!(b = copy_begin(st, "COPY s_offsets FROM STDIN", errbuf, errlen,
+			     &rc)))
+		return rc;
 	for (size_t i = 0; i < n; i++) {
-		param_arr_add(&topics, moves[i].topic);
-		kx_buf_addf(&parts, "%s%d", i ? "," : "",
-			    (int)moves[i].partition);
-		kx_buf_addf(&expected, "%s%lld", i ? "," : "",
-			    (long long)moves[i].expected);
-		kx_buf_addf(&next, "%s%lld", i ? "," : "",
+		if (moves[i].expected < 0)
+			st->ss->new_offsets = true;
+		copy_text(b, st->group);
+		kx_buf_add(b, "\t", 1);
+		copy_text(b, moves[i].topic);
+		kx_buf_addf(b, "\t%d\t%lld\t%lld\n", (int)moves[i].partition,
+			    (long long)moves[i].expected,
 			    (long long)moves[i].next);
+		copy_row(st);
 	}
-	kx_buf_adds(&topics, "}");
-	kx_buf_adds(&parts, "}");
-	kx_buf_adds(&expected, "}");
-	kx_buf_adds(&next, "}");
-	params[0] = st->group;
-	params[1] = topics.data;
-	params[2] = parts.data;
-	params[3] = expected.data;
-	params[4] = next.data;
-	res = PQexecParams(
-		st->conn,
-		"WITH input AS (SELECT * FROM unnest($2::text[], $3::int[], "
-		"$4::bigint[], $5::bigint[]) AS i(topic, part, expected, next)), "
-		"upd AS (UPDATE kx.consumer_offsets o SET next_offset = i.next, "
-		"updated_at = now() FROM input i WHERE o.group_id = $1 AND "
-		"o.topic = i.topic AND o.partition = i.part AND o.next_offset = "
-		"i.expected AND i.expected >= 0 RETURNING 1), "
-		"ins AS (INSERT INTO kx.consumer_offsets (group_id, topic, "
-		"partition, next_offset) SELECT $1, topic, part, next FROM input "
-		"WHERE expected < 0 ON CONFLICT DO NOTHING RETURNING 1) "
-		"SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM ins)",
-		5, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = db_fail(st, "cannot move offsets", errbuf, errlen);
-	else if (strtoll(PQgetvalue(res, 0, 0), NULL, 10) != (long long)n) {
-		snprintf(errbuf, errlen,
-			 "offset guard: stored offsets moved under this "
-			 "instance (another owner, or a database that lost "
-			 "its newest commits)");
-		rc = KX_EFENCED;
+	return copy_end(st, errbuf, errlen);
+}
+
+/* Keeps the state of every entity the batch touched, for the next batch
+ * (struct store, carry). */
+static int
+carry_states(struct store *st, const struct fold *f)
+{
+	forget_states(st);
+	for (size_t i = 0; i < f->ents.cap; i++) {
+		const struct ent *e = f->ents.slots[i].value;
+		struct kx_hash_slot *slot;
+		const char *key;
+		struct ent *c;
+		size_t len;
+
+		if (!f->ents.slots[i].key || !e || e->last.at == NO_TIME)
+			continue;
+		c = kx_arena_calloc(&st->carry_arena, 1, sizeof(*c));
+		if (!c || fold_copy_entity(&st->carry_arena, e, c))
+			return KX_ENOMEM;
+		key = fold_entity_key(c, &len);
+		if (!(slot = kx_hash_put(&st->carry, key, len)))
+			return KX_ENOMEM;
+		slot->value = c;
 	}
-	PQclear(res);
-	kx_buf_release(&topics);
-	kx_buf_release(&parts);
-	kx_buf_release(&expected);
-	kx_buf_release(&next);
-	return rc;
+	st->carry_ok = true;
+	return 0;
+}
+
+static void
+forget_states(struct store *st)
+{
+	kx_hash_clear(&st->carry);
+	kx_arena_reset(&st->carry_arena);
+	st->carry_ok = false;
 }
 
 int
@@ -1645,35 +1770,56 @@ store_apply(struct store *st, struct msg *msgs, size_t n,
 	    const struct offset_move *moves, size_t n_moves, struct fold *fold,
 	    long *n_new, char *errbuf, size_t errlen)
 {
+	struct session *s = st->ss, *prev = &st->ses[s == st->ses];
 	int rc;
 
 	if ((rc = store_connect(st, errbuf, errlen)))
 		return rc;
+	/* The batch before this one may still be committing on the other
+	 * session. Its rows are locked and its new ones invisible until it
+	 * does, so this batch takes their states from what it carried, and
+	 * counts the events it inserted as duplicates. Without those states
+	 * (a failure or a new session forgot them), or when it inserted
+	 * rows this batch must see but cannot until it commits (cells this
+	 * batch may name; offset rows this batch's guard checks), it is
+	 * waited for first. */
+	if (prev->pending &&
+	    (prev->added_cells || prev->new_offsets || !st->carry_ok))
+		settle(st, prev);
+	kx_hash_clear(&s->ids);
+	kx_arena_reset(&s->ids_arena);
+	s->added_cells = s->new_offsets = false;
 	if ((rc = exec_ok(st, "BEGIN", "cannot begin", errbuf, errlen)))
 		return rc;
-	/* The guard goes first: a fenced batch then does no work at all. */
-	if ((rc = move_offsets(st, moves, n_moves, errbuf, errlen)) ||
-	    (rc = insert_events(st, msgs, n, n_new, errbuf, errlen)) ||
+	if ((rc = insert_events(st, msgs, n, &prev->ids, n_new, errbuf,
+				errlen)) ||
 	    (rc = load_entities(st, msgs, n, fold, errbuf, errlen)) ||
 	    (rc = fold_run(fold)) ||
 	    (rc = resolve_cells(st, fold, errbuf, errlen)) ||
 	    (rc = write_entities(st, fold, errbuf, errlen)) ||
-	    (rc = write_deltas(st, fold, msgs, n, errbuf, errlen)))
+	    (rc = write_deltas(st, fold, msgs, n, errbuf, errlen)) ||
+	    (rc = write_offsets(st, moves, n_moves, errbuf, errlen)) ||
+	    (rc = carry_states(st, fold)))
 		goto fail;
-	/* The upserts and the COMMIT run while the caller collects the next
-	 * batch; store_settle() tells how they ended. */
-	if (!PQsendQuery(st->conn, st->upsert_sql)) {
+	/* The guard, the upserts and the COMMIT run while the caller
+	 * collects the next batch and applies it on the other session;
+	 * store_settle() tells how they ended. */
+	if (!PQsendQuery(s->conn, st->upsert_sql)) {
 		rc = db_fail(st, "cannot apply the batch", errbuf, errlen);
 		goto fail;
 	}
-	st->pending = true;
+	s->pending = true;
+	s->seq = ++st->seq;
+	st->ss = prev;
 	return 0;
 fail:
 	if (rc == KX_ENOMEM)
 		snprintf(errbuf, errlen, "out of memory");
-	/* Cells this transaction added are gone with it: read them again. */
+	/* Cells this transaction added are gone with it: read them again.
+	 * What it carried was built on rows it did not write. */
 	forget_cells(st);
-	if (st->conn)
-		PQclear(PQexec(st->conn, "ROLLBACK"));
+	forget_states(st);
+	if (s->conn)
+		PQclear(PQexec(s->conn, "ROLLBACK"));
 	return rc;
 }

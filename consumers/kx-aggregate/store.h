@@ -1,5 +1,5 @@
 /*
- * kx-aggregate's PostgreSQL side. One connection, one transaction per
+ * kx-aggregate's PostgreSQL side. Two connections, one transaction per
  * batch: history, entity states, aggregate deltas, rejected messages and
  * the guarded offset update commit together or not at all.
  *
@@ -71,25 +71,40 @@ int store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 
 /*
  * Applies a batch in one transaction. Marks duplicates, loads the touched
- * entities into fold, runs it, writes everything and moves the offsets
- * under the guard. The last part, the set-based upserts and the COMMIT,
- * is sent and left running: 0 means "sent", and store_settle() says
- * whether it committed. Returns KX_EFENCED when the guard found the
- * offsets moved (nothing was written), or KX_EDB.
+ * entities into fold, runs it and writes everything. The last part, the
+ * offset guard, the set-based upserts and the COMMIT, is sent and left
+ * running: 0 means "sent", and store_settle() says whether it committed.
+ * Returns KX_EDB when the batch could not be sent (nothing was written).
+ *
+ * Batches alternate between two connections, so this one's history and
+ * entity work runs while the one before still commits on the other. A
+ * batch builds on that one (the entity states it left, the events it
+ * inserted), so moves must list that batch's partitions too, with next =
+ * expected where this batch has none of their messages: then the guard
+ * lets this batch commit only if that one did.
  */
 int store_apply(struct store *st, struct msg *msgs, size_t n,
 		const struct offset_move *moves, size_t n_moves,
 		struct fold *fold, long *n_new, char *errbuf, size_t errlen);
 
 /*
- * Waits for the batch store_apply() left running and returns how it ended:
- * 0 when it committed (or none was running), KX_EDB with the reason in
- * errbuf when it did not, in which case none of it was written. Any other
- * call waits for that batch first; its outcome is still reported here.
+ * Waits for the oldest batch store_apply() left running and returns how it
+ * ended: 0 when it committed (or none was running); KX_EFENCED when the
+ * offset guard refused it, or KX_EDB, with the reason in errbuf, in which
+ * case none of it was written. Any other call may wait for a batch first;
+ * its outcome is still reported here, in the order the batches were
+ * applied.
  */
 int store_settle(struct store *st, char *errbuf, size_t errlen);
 
-/* Waits for the batch in flight; its outcome stays for store_settle(). */
+/* Batches applied whose outcome store_settle() has not reported: 0-2. */
+int store_in_flight(const struct store *st);
+
+/*
+ * Waits for every batch in flight (their outcomes stay for
+ * store_settle()) and forgets the entity states they left: called when
+ * partitions move.
+ */
 void store_wait(struct store *st);
 
 #endif

@@ -222,6 +222,32 @@ store_sql_upsert(void)
 {
 	struct kx_buf b = KX_BUF_INIT;
 
+	/* The offset guard first: a fenced batch then writes nothing more.
+	 * Each partition's row moves only from the offset this instance
+	 * expects; a row that did not move raises KXF01 (GUARD_SQLSTATE in
+	 * store.c), which fails the batch, COMMIT included. It ends the
+	 * transaction, not begins it: the batch before may still be
+	 * committing on the other session with these rows locked, and a
+	 * batch lists that one's partitions too (next = expected), so it
+	 * commits only if that one did. */
+	kx_buf_adds(&b,
+		    "DO $kx$ DECLARE n bigint; m bigint; BEGIN "
+		    "SELECT count(*) INTO m FROM s_offsets; "
+		    "WITH upd AS (UPDATE kx.consumer_offsets o SET "
+		    "next_offset = i.next, updated_at = now() FROM s_offsets "
+		    "i WHERE o.group_id = i.group_id AND o.topic = i.topic AND "
+		    "o.partition = i.part AND o.next_offset = i.expected AND "
+		    "i.expected >= 0 RETURNING 1), "
+		    "ins AS (INSERT INTO kx.consumer_offsets (group_id, topic, "
+		    "partition, next_offset) SELECT group_id, topic, part, "
+		    "next FROM s_offsets WHERE expected < 0 ON CONFLICT DO "
+		    "NOTHING RETURNING 1) "
+		    "SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM "
+		    "ins) INTO n; "
+		    "IF n <> m THEN RAISE EXCEPTION 'offset guard: stored "
+		    "offsets moved under this instance (another owner, or a "
+		    "database that lost its newest commits)' USING ERRCODE = "
+		    "'KXF01'; END IF; END $kx$;\n");
 	for (int k = 0; k < ENT__COUNT; k++)
 		add_entity_upsert(&b, k);
 
@@ -312,6 +338,9 @@ const char store_sql_session[] =
 	"shard int, refs int) ON COMMIT DELETE ROWS;\n"
 	"CREATE TEMP TABLE IF NOT EXISTS s_month (LIKE kx.agg_monthly) ON "
 	"COMMIT DELETE ROWS;\n"
+	"CREATE TEMP TABLE IF NOT EXISTS s_offsets (group_id text, topic "
+	"text, part int, expected bigint, next bigint) ON COMMIT DELETE "
+	"ROWS;\n"
 	"CREATE TEMP TABLE IF NOT EXISTS s_reject (group_id text, topic text, "
 	"partition int, kafka_offset bigint, key bytea, value bytea, reason "
 	"text) ON COMMIT DELETE ROWS;\n";
