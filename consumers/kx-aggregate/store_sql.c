@@ -229,10 +229,18 @@ store_sql_upsert(void)
 	 * transaction, not begins it: the batch before may still be
 	 * committing on the other session with these rows locked, and a
 	 * batch lists that one's partitions too (next = expected), so it
-	 * commits only if that one did. */
+	 * commits only if that one did. The rows are locked first, which
+	 * waits for that batch: the UPDATE after takes a new snapshot, so
+	 * it compares with what that batch committed. (An UPDATE alone would
+	 * filter the rows by its own snapshot, from before that commit, and
+	 * refuse batches that were right.) */
 	kx_buf_adds(&b,
 		    "DO $kx$ DECLARE n bigint; m bigint; BEGIN "
 		    "SELECT count(*) INTO m FROM s_offsets; "
+		    "PERFORM 1 FROM kx.consumer_offsets o JOIN s_offsets i ON "
+		    "o.group_id = i.group_id AND o.topic = i.topic AND "
+		    "o.partition = i.part ORDER BY o.topic, o.partition FOR "
+		    "UPDATE OF o; "
 		    "WITH upd AS (UPDATE kx.consumer_offsets o SET "
 		    "next_offset = i.next, updated_at = now() FROM s_offsets "
 		    "i WHERE o.group_id = i.group_id AND o.topic = i.topic AND "
