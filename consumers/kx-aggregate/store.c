@@ -262,13 +262,6 @@ store_wait(struct store *st)
 }
 
 int
-store_in_flight(const struct store *st)
-{
-	return (st->ses[0].pending || st->ses[0].done) +
-	       (st->ses[1].pending || st->ses[1].done);
-}
-
-int
 store_settle(struct store *st, char *errbuf, size_t errlen)
 {
 	struct session *s = NULL;
@@ -395,13 +388,15 @@ store_each_offset(struct store *st,
 
 /* ---- COPY text format ---- */
 
-/* Appends a decimal integer: the COPY writer's hot path, without printf. */
-static void
-add_int(struct kx_buf *b, long long v)
+/* Writes a decimal integer at out (24 bytes are enough); returns its
+ * length. */
+static size_t
+fmt_int(char *out, long long v)
 {
 	char tmp[24], *p = tmp + sizeof(tmp);
 	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
 				     : (unsigned long long)v;
+	size_t n;
 
 	do {
 		*--p = (char)('0' + u % 10);
@@ -409,7 +404,18 @@ add_int(struct kx_buf *b, long long v)
 	} while (u);
 	if (v < 0)
 		*--p = '-';
-	kx_buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(out, p, n);
+	return n;
+}
+
+/* Appends a decimal integer: the COPY writer's hot path, without printf. */
+static void
+add_int(struct kx_buf *b, long long v)
+{
+	char tmp[24];
+
+	kx_buf_add(b, tmp, fmt_int(tmp, v));
 }
 
 static void
@@ -859,6 +865,22 @@ out:
 
 /* ---- the batch transaction ---- */
 
+/* "event_id/shard/offset": a message of the batch the history insert
+ * returned, keyed without printf (two per event). */
+#define FRESH_KEY_MAX 96
+static size_t
+fresh_key(char *out, const char *event_id, long long shard, long long offset)
+{
+	size_t n = strnlen(event_id, 40);
+
+	memcpy(out, event_id, n);
+	out[n++] = '/';
+	n += fmt_int(out + n, shard);
+	out[n++] = '/';
+	n += fmt_int(out + n, offset);
+	return n;
+}
+
 static int
 insert_events(struct store *st, struct msg *msgs, size_t n,
 	      const struct kx_hash *skip, long *n_new, char *errbuf,
@@ -926,14 +948,14 @@ insert_events(struct store *st, struct msg *msgs, size_t n,
 	 * returned (event_id, shard, offset) triples. */
 	{
 		for (int r = 0; r < PQntuples(res); r++) {
-			char key[96];
+			char key[FRESH_KEY_MAX];
+			size_t len = fresh_key(key, PQgetvalue(res, r, 0),
+					       atoll(PQgetvalue(res, r, 2)),
+					       atoll(PQgetvalue(res, r, 1)));
 			char *k;
 			struct kx_hash_slot *slot;
-			snprintf(key, sizeof(key), "%s/%s/%s",
-				 PQgetvalue(res, r, 0), PQgetvalue(res, r, 2),
-				 PQgetvalue(res, r, 1));
-			if (!(k = kx_arena_strdup(a, key)) ||
-			    !(slot = kx_hash_put(fresh, k, strlen(k)))) {
+			if (!(k = kx_arena_strndup(a, key, len)) ||
+			    !(slot = kx_hash_put(fresh, k, len))) {
 				rc = KX_ENOMEM;
 				break;
 			}
@@ -948,13 +970,13 @@ insert_events(struct store *st, struct msg *msgs, size_t n,
 		}
 		*n_new = 0;
 		for (size_t i = 0; i < n && !rc; i++) {
-			char key[96];
+			char key[FRESH_KEY_MAX];
+			size_t len;
 			if (!msgs[i].ev)
 				continue;
-			snprintf(key, sizeof(key), "%s/%d/%lld",
-				 msgs[i].ev->event_id, (int)msgs[i].shard,
-				 (long long)msgs[i].offset);
-			msgs[i].dup = !kx_hash_get(fresh, key, strlen(key));
+			len = fresh_key(key, msgs[i].ev->event_id, msgs[i].shard,
+					msgs[i].offset);
+			msgs[i].dup = !kx_hash_get(fresh, key, len);
 			*n_new += !msgs[i].dup;
 		}
 	}

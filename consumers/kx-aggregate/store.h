@@ -97,9 +97,6 @@ int store_apply(struct store *st, struct msg *msgs, size_t n,
  */
 int store_settle(struct store *st, char *errbuf, size_t errlen);
 
-/* Batches applied whose outcome store_settle() has not reported: 0-2. */
-int store_in_flight(const struct store *st);
-
 /*
  * Waits for every batch in flight (their outcomes stay for
  * store_settle()) and forgets the entity states they left: called when
