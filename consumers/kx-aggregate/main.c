@@ -701,13 +701,10 @@ run_loop(struct app *app)
 
 		while (b->n < (size_t)app->conf->batch_max && !stopping) {
 			long left = (deadline - now_us()) / 1000;
-			/* Behind (the last batch was full, or this one is half
-			 * full): when the queue runs dry, the fetcher is woken
-			 * rather than waited for (source_nudge()). Not at a
-			 * trickle, where the queue never fills and nothing
-			 * stops the fetcher. */
-			bool flowing = app->behind ||
-				       b->n >= (size_t)app->conf->batch_max / 2;
+			/* Messages are flowing (a batch under way, or the last
+			 * one was full): when the queue runs dry, the fetcher
+			 * is woken rather than waited for (source_nudge()). */
+			bool flowing = b->n > 0 || app->behind;
 			rd_kafka_message_t *m;
 			if (left <= 0)
 				break;
