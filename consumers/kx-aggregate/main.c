@@ -151,7 +151,6 @@ struct app {
 	long progress_total;       /* events committed at that line */
 	size_t n_ends;
 	int end_left;
-	bool behind; /* the last batch was full: more is waiting */
 };
 
 static void
@@ -693,7 +692,7 @@ static int
 run_loop(struct app *app)
 {
 	struct batch *b = &app->b;
-	long last_check = 0, last_probe = 0, last_nudge = 0;
+	long last_check = 0, last_probe = 0;
 
 	while (!stopping) {
 		long deadline = now_us() + app->conf->batch_ms * 1000L;
@@ -701,20 +700,10 @@ run_loop(struct app *app)
 
 		while (b->n < (size_t)app->conf->batch_max && !stopping) {
 			long left = (deadline - now_us()) / 1000;
-			/* Messages are flowing (a batch under way, or the last
-			 * one was full): when the queue runs dry, the fetcher
-			 * is woken rather than waited for (source_nudge()). */
-			bool flowing = b->n > 0 || app->behind;
 			rd_kafka_message_t *m;
 			if (left <= 0)
 				break;
-			m = rd_kafka_consumer_poll(app->src.rk,
-						   flowing && left > 5 ? 5
-								       : (int)left);
-			if (!m && flowing && now_us() - last_nudge > 20000L) {
-				source_nudge(&app->src, 100);
-				last_nudge = now_us();
-			}
+			m = rd_kafka_consumer_poll(app->src.rk, (int)left);
 			if (app->src.revoked) {
 				batch_clear(b);
 				app->src.revoked = false;
@@ -762,7 +751,6 @@ run_loop(struct app *app)
 					    b->n, app->test_commit_delay_ms);
 				sleep_ms(app->test_commit_delay_ms);
 			}
-			app->behind = b->n >= (size_t)app->conf->batch_max;
 			rc = commit_batch(app);
 			batch_clear(b);
 			/* Give freed pages back, librdkafka's threads' arenas

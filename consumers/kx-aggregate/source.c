@@ -286,19 +286,6 @@ source_commit_async(struct source *src, const struct offset_move *moves,
 	rd_kafka_topic_partition_list_destroy(parts);
 }
 
-void
-source_nudge(struct source *src, int timeout_ms)
-{
-	struct part *p;
-	int64_t lo, hi;
-
-	if (!src->n_parts)
-		return;
-	p = &src->parts[src->nudge_next++ % src->n_parts];
-	(void)rd_kafka_query_watermark_offsets(src->rk, p->topic, p->partition,
-					       &lo, &hi, timeout_ms);
-}
-
 long
 source_lag(struct source *src)
 {

@@ -34,7 +34,6 @@ struct source {
 	int kafka_ok;           /* a broker answered the last probe */
 	int kafka_suspect;      /* an error since: probe again */
 	int assign_errors;
-	size_t nudge_next;      /* the partition source_nudge() asks next */
 };
 
 /*
@@ -65,17 +64,6 @@ int source_reseek(struct source *src, char *errbuf, size_t errlen);
 /* Commits offsets to Kafka asynchronously, for lag tools only. */
 void source_commit_async(struct source *src,
 			 const struct offset_move *moves, size_t n);
-
-/*
- * Wakes librdkafka's fetcher. librdkafka 2.0.2 stops fetching while its
- * queue holds queued.min.messages (or queued.max.messages.kbytes), and
- * decides again only when the leader's broker thread wakes: on I/O, or
- * once a second. A consumer that drains the queue sooner starves for the
- * rest of that second. A ListOffsets request for one assigned partition
- * (in turn, so that each leader is woken) is I/O on that thread. Waits
- * for the answer at most timeout_ms.
- */
-void source_nudge(struct source *src, int timeout_ms);
 
 /* Sum over assigned partitions of high watermark - expected (cached). */
 long source_lag(struct source *src);
