@@ -126,7 +126,16 @@ def sigterm_and_http(suite):
             sc.res.true("/metrics has %s" % name,
                         re.search(r"^%s(\{[^}]*\})? \S+$" % name, body, re.M) is not None,
                         body[:300])
+        # A batch is counted when the consumer learns that it committed,
+        # which is after the commit itself (its last query runs while the
+        # next batch is applied): wait for the counter, a little.
         m = re.search(r"^kx_batches_total (\d+)$", body, re.M)
+        for _ in range(100):
+            if m and int(m.group(1)) > 0:
+                break
+            time.sleep(0.05)
+            status, body = get(base + "/metrics")
+            m = re.search(r"^kx_batches_total (\d+)$", body, re.M)
         sc.res.true("/metrics counts batches", m and int(m.group(1)) > 0, body[:600])
         status, body = get(base + "/nope")
         sc.res.eq("unknown path: 404", 404, status)
