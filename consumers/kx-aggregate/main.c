@@ -151,6 +151,7 @@ struct app {
 	long progress_total;       /* events committed at that line */
 	size_t n_ends;
 	int end_left;
+	bool reseek_pending; /* a re-seek failed: apply nothing until done */
 };
 
 static void
@@ -451,8 +452,13 @@ settle_all(struct app *app, int lost)
 			return rc;
 		lost |= rc;
 	}
-	if (lost && source_reseek(&app->src, errbuf, sizeof(errbuf)))
+	if (lost && source_reseek(&app->src, errbuf, sizeof(errbuf))) {
+		/* Until it is done, no batch may be applied: one read past
+		 * the dropped messages would pass the guard where nothing
+		 * was committed, and skip them. commit_batch() tries again. */
 		kx_log_error("aggregate", "cannot re-seek: %s", errbuf);
+		app->reseek_pending = true;
+	}
 	return lost;
 }
 
@@ -473,6 +479,18 @@ commit_batch(struct app *app)
 	char errbuf[1024];
 	int rc, refused = 0;
 
+	/* A re-seek that failed: this batch was read from a position that
+	 * is not the stored one. Seek now and drop it, or drop it and try
+	 * again with the next. */
+	if (app->reseek_pending) {
+		if ((rc = settle_all(app, 0)) < 0)
+			return rc;
+		if (!source_reseek(&app->src, errbuf, sizeof(errbuf)))
+			app->reseek_pending = false;
+		else
+			kx_log_error("aggregate", "cannot re-seek: %s", errbuf);
+		return KX_EFENCED;
+	}
 	/* A session must be free: the older of two batches in flight is
 	 * waited for. If it did not commit, this one was read past it. */
 	while (app->n_inflight >= 2) {
