@@ -382,7 +382,7 @@ inflight_newest(struct app *app)
  * and its counts to the metrics, and it returns 0 (also when none was in
  * flight). Not committed: nothing of it was written, nor of any batch
  * built on it (each batch's guard checks the one before), and it returns
- * 1: the caller re-seeks to the stored offsets (resync()), the one path
+ * 1: the caller re-seeks to the stored offsets (settle_all()), the one path
  * for every way offsets can go wrong (a commit whose acknowledgement alone
  * was lost passes the guard, rightly). A database that keeps refusing
  * batches while reachable ends the process (KX_EDB), as in commit_batch().
@@ -437,6 +437,39 @@ settle_one(struct app *app)
 }
 
 /*
+ * Seeks to the stored offsets. Until that is done, no batch may be
+ * applied: one read past dropped messages would pass the guard where
+ * nothing was committed, and skip them; commit_batch() tries again.
+ */
+static void
+reseek(struct app *app)
+{
+	char errbuf[512];
+
+	app->reseek_pending = source_reseek(&app->src, errbuf,
+					    sizeof(errbuf)) != 0;
+	if (app->reseek_pending)
+		kx_log_error("aggregate", "cannot re-seek: %s", errbuf);
+}
+
+/* The move of p's partition in moves, added unmoved when not there yet. */
+static struct offset_move *
+move_for(struct offset_move *moves, size_t *n, const struct part *p)
+{
+	size_t j;
+
+	for (j = 0; j < *n; j++)
+		if (moves[j].partition == p->partition &&
+		    !strcmp(moves[j].topic, p->topic))
+			return &moves[j];
+	moves[j].topic = p->topic;
+	moves[j].partition = p->partition;
+	moves[j].expected = moves[j].next = p->expected;
+	(*n)++;
+	return &moves[j];
+}
+
+/*
  * Waits for every batch in flight. Returns 0 when all committed; when one
  * did not (or lost says one before them did not), re-seeks to the stored
  * offsets and returns 1 (whatever was read past them is stale); or KX_EDB.
@@ -444,7 +477,6 @@ settle_one(struct app *app)
 static int
 settle_all(struct app *app, int lost)
 {
-	char errbuf[512];
 	int rc;
 
 	while (app->n_inflight) {
@@ -452,13 +484,8 @@ settle_all(struct app *app, int lost)
 			return rc;
 		lost |= rc;
 	}
-	if (lost && source_reseek(&app->src, errbuf, sizeof(errbuf))) {
-		/* Until it is done, no batch may be applied: one read past
-		 * the dropped messages would pass the guard where nothing
-		 * was committed, and skip them. commit_batch() tries again. */
-		kx_log_error("aggregate", "cannot re-seek: %s", errbuf);
-		app->reseek_pending = true;
-	}
+	if (lost)
+		reseek(app);
 	return lost;
 }
 
@@ -473,7 +500,7 @@ commit_batch(struct app *app)
 {
 	struct batch *b = &app->b;
 	struct offset_move *moves = NULL;
-	struct inflight *prev;
+	struct inflight *f;
 	size_t n_moves = 0;
 	long backoff = 100, t0 = now_us(), n_new = 0;
 	char errbuf[1024];
@@ -485,10 +512,7 @@ commit_batch(struct app *app)
 	if (app->reseek_pending) {
 		if ((rc = settle_all(app, 0)) < 0)
 			return rc;
-		if (!source_reseek(&app->src, errbuf, sizeof(errbuf)))
-			app->reseek_pending = false;
-		else
-			kx_log_error("aggregate", "cannot re-seek: %s", errbuf);
+		reseek(app);
 		return KX_EFENCED;
 	}
 	/* A session must be free: the older of two batches in flight is
@@ -517,42 +541,20 @@ commit_batch(struct app *app)
 	}
 	for (size_t i = 0; i < b->n; i++) {
 		struct msg *m = &b->msgs[i];
-		struct part *p = source_part(&app->src, m->topic, m->partition);
-		size_t j;
-		for (j = 0; j < n_moves; j++)
-			if (moves[j].partition == m->partition &&
-			    !strcmp(moves[j].topic, m->topic))
-				break;
-		if (j == n_moves) {
-			moves[j].topic = p->topic;
-			moves[j].partition = p->partition;
-			moves[j].expected = p->expected;
-			moves[j].next = p->expected;
-			n_moves++;
-		}
-		if (m->offset + 1 > moves[j].next)
-			moves[j].next = m->offset + 1;
+		struct offset_move *mv = move_for(
+			moves, &n_moves,
+			source_part(&app->src, m->topic, m->partition));
+		if (m->offset + 1 > mv->next)
+			mv->next = m->offset + 1;
 	}
 	/* The batch still in flight: this one builds on it (store_apply()),
 	 * so its partitions are checked too, unmoved. */
-	if ((prev = inflight_newest(app))) {
-		for (size_t i = 0; i < prev->n_moves; i++) {
-			struct part *p = source_part(&app->src,
-						     prev->moves[i].topic,
-						     prev->moves[i].partition);
-			size_t j;
-			if (!p)
-				continue;
-			for (j = 0; j < n_moves; j++)
-				if (moves[j].partition == p->partition &&
-				    !strcmp(moves[j].topic, p->topic))
-					break;
-			if (j < n_moves)
-				continue;
-			moves[j].topic = p->topic;
-			moves[j].partition = p->partition;
-			moves[j].expected = moves[j].next = p->expected;
-			n_moves++;
+	if ((f = inflight_newest(app))) {
+		for (size_t i = 0; i < f->n_moves; i++) {
+			struct part *p = source_part(&app->src, f->moves[i].topic,
+						     f->moves[i].partition);
+			if (p)
+				move_for(moves, &n_moves, p);
 		}
 	}
 
@@ -614,17 +616,17 @@ commit_batch(struct app *app)
 		if (p)
 			p->expected = moves[j].next;
 	}
-	prev = &app->inflight[(app->inflight_head + app->n_inflight) % 2];
+	f = &app->inflight[(app->inflight_head + app->n_inflight) % 2];
 	app->n_inflight++;
-	if ((rc = inflight_set(prev, moves, n_moves)))
+	if ((rc = inflight_set(f, moves, n_moves)))
 		return rc;
-	prev->n = b->n;
-	prev->n_new = n_new;
-	prev->dups = prev->rej = 0;
-	prev->t0 = t0;
+	f->n = b->n;
+	f->n_new = n_new;
+	f->dups = f->rej = 0;
+	f->t0 = t0;
 	for (size_t i = 0; i < b->n; i++) {
-		prev->rej += !b->msgs[i].ev;
-		prev->dups += b->msgs[i].ev && b->msgs[i].dup;
+		f->rej += !b->msgs[i].ev;
+		f->dups += b->msgs[i].ev && b->msgs[i].dup;
 	}
 	atomic_store(&app->metrics.lag, source_lag(&app->src));
 	return 0;
