@@ -142,6 +142,21 @@ on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	kx_log_warn("aggregate", "kafka: %s", reason);
 }
 
+/* The consumer's queued.min.messages, or librdkafka's default. */
+static size_t
+queued_min(rd_kafka_t *rk)
+{
+	char v[32];
+	size_t len = sizeof(v);
+	long n;
+
+	if (rd_kafka_conf_get(rd_kafka_conf(rk), "queued.min.messages", v,
+			      &len) != RD_KAFKA_CONF_OK ||
+	    (n = strtol(v, NULL, 10)) <= 0)
+		return 100000;
+	return (size_t)n;
+}
+
 int
 source_init(struct source *src, rd_kafka_conf_t *conf, struct store *st,
 	    const char *prefix, char *errbuf, size_t errlen)
@@ -166,6 +181,8 @@ source_init(struct source *src, rd_kafka_conf_t *conf, struct store *st,
 		return KX_EKAFKA;
 	}
 	rd_kafka_poll_set_consumer(src->rk);
+	src->consumer_q = rd_kafka_queue_get_consumer(src->rk);
+	src->low_mark = queued_min(src->rk);
 	kx_kafka_topic(prefix, KX_FAMILY_PAIRING, topic, sizeof(topic));
 	if (!(src->probe_rkt = rd_kafka_topic_new(src->rk, topic, NULL))) {
 		snprintf(errbuf, errlen, "cannot make a handle for '%s'", topic);
@@ -208,6 +225,10 @@ source_release(struct source *src)
 {
 	if (src->probe_rkt)
 		rd_kafka_topic_destroy(src->probe_rkt);
+	if (src->wakeq)
+		rd_kafka_queue_destroy(src->wakeq);
+	if (src->consumer_q)
+		rd_kafka_queue_destroy(src->consumer_q);
 	if (src->rk) {
 		rd_kafka_consumer_close(src->rk);
 		rd_kafka_destroy(src->rk);
@@ -284,6 +305,34 @@ source_commit_async(struct source *src, const struct offset_move *moves,
 			->offset = moves[i].next;
 	rd_kafka_commit(src->rk, parts, 1);
 	rd_kafka_topic_partition_list_destroy(parts);
+}
+
+void
+source_wake(struct source *src)
+{
+	rd_kafka_AdminOptions_t *opts;
+	rd_kafka_event_t *ev;
+	char errstr[256];
+
+	if (!src->wakeq && !(src->wakeq = rd_kafka_queue_new(src->rk)))
+		return;
+	while ((ev = rd_kafka_queue_poll(src->wakeq, 0))) {
+		rd_kafka_event_destroy(ev);
+		src->wake_out = false;
+	}
+	if (src->wake_out || !src->consumer_q ||
+	    rd_kafka_queue_length(src->consumer_q) >= src->low_mark)
+		return;
+	opts = rd_kafka_AdminOptions_new(src->rk,
+					 RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
+	if (!opts)
+		return;
+	/* With a broker down, give up soon: the next call sends another. */
+	(void)rd_kafka_AdminOptions_set_request_timeout(opts, 1000, errstr,
+							sizeof(errstr));
+	rd_kafka_ListConsumerGroups(src->rk, opts, src->wakeq);
+	rd_kafka_AdminOptions_destroy(opts);
+	src->wake_out = true;
 }
 
 long

@@ -34,6 +34,10 @@ struct source {
 	int kafka_ok;           /* a broker answered the last probe */
 	int kafka_suspect;      /* an error since: probe again */
 	int assign_errors;
+	rd_kafka_queue_t *wakeq; /* where source_wake()'s answers land */
+	bool wake_out;           /* one of them is outstanding */
+	rd_kafka_queue_t *consumer_q; /* the prefetched messages */
+	size_t low_mark;         /* queued.min.messages */
 };
 
 /*
@@ -64,6 +68,19 @@ int source_reseek(struct source *src, char *errbuf, size_t errlen);
 /* Commits offsets to Kafka asynchronously, for lag tools only. */
 void source_commit_async(struct source *src,
 			 const struct offset_move *moves, size_t n);
+
+/*
+ * Keeps librdkafka's fetcher fetching, without waiting for anything.
+ * librdkafka 2.0.2 stops fetching while its queue holds queued.min.messages
+ * (or queued.max.messages.kbytes), and decides again only when a broker's
+ * thread wakes: on I/O, or once a second. A consumer that drains the queue
+ * sooner starves for the rest of that second. When the queue has fallen
+ * under queued.min.messages, this wakes the brokers' threads with I/O: an
+ * asynchronous ListConsumerGroups, which librdkafka sends to every broker,
+ * unless the last one has not been answered yet. Its answer is dropped by
+ * the next call, or by source_release().
+ */
+void source_wake(struct source *src);
 
 /* Sum over assigned partitions of high watermark - expected (cached). */
 long source_lag(struct source *src);
