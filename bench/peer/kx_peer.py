@@ -654,7 +654,7 @@ def main():
     ap.add_argument("--topic-prefix", default="kx.")
     ap.add_argument("--schemas", default=os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas"))
-    ap.add_argument("--batch-max", type=int, default=8000)  # as kx-aggregate
+    ap.add_argument("--batch-max", type=int, default=5000)  # as kx-aggregate
     ap.add_argument("--batch-ms", type=int, default=200)
     ap.add_argument("--until-caught-up", action="store_true")
     args = ap.parse_args()

@@ -57,7 +57,7 @@ static const struct kx_conf_entry options[] = {
 	 "ID", "consumer group id; also keys the offsets in PostgreSQL", 0, 0},
 	{"topic-prefix", 0, KX_CONF_STR, "kx.", "KX_TOPIC_PREFIX",
 	 OFF(topic_prefix), "PREFIX", "prefix of the topic names", 0, 0},
-	{"batch-max", 0, KX_CONF_INT, "8000", "KX_BATCH_MAX", OFF(batch_max),
+	{"batch-max", 0, KX_CONF_INT, "5000", "KX_BATCH_MAX", OFF(batch_max),
 	 "N", "most messages per batch (one transaction)", 1, 1000000},
 	{"batch-ms", 0, KX_CONF_INT, "200", "KX_BATCH_MS", OFF(batch_ms), "MS",
 	 "longest time to collect a batch", 1, 600000},
