@@ -720,7 +720,7 @@ run_loop(struct app *app)
 		bool idle = true;
 
 		while (b->n < (size_t)app->conf->batch_max && !stopping) {
-			long left = (deadline - now_us()) / 1000;
+			long now = now_us(), left = (deadline - now) / 1000;
 			/* Behind (the last batch was full, or this one is half
 			 * full): the fetcher is woken whenever the queue runs
 			 * low (source_wake()), every 20 ms at most. Not at a
@@ -734,9 +734,9 @@ run_loop(struct app *app)
 			m = rd_kafka_consumer_poll(
 				app->src.rk,
 				behind && left > 5 ? 5 : (int)left);
-			if (behind && now_us() - last_wake > 20000L) {
+			if (behind && now - last_wake > 20000L) {
 				source_wake(&app->src);
-				last_wake = now_us();
+				last_wake = now;
 			}
 			if (app->src.revoked) {
 				batch_clear(b);

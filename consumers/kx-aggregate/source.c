@@ -182,6 +182,7 @@ source_init(struct source *src, rd_kafka_conf_t *conf, struct store *st,
 	}
 	rd_kafka_poll_set_consumer(src->rk);
 	src->consumer_q = rd_kafka_queue_get_consumer(src->rk);
+	src->wakeq = rd_kafka_queue_new(src->rk);
 	src->low_mark = queued_min(src->rk);
 	kx_kafka_topic(prefix, KX_FAMILY_PAIRING, topic, sizeof(topic));
 	if (!(src->probe_rkt = rd_kafka_topic_new(src->rk, topic, NULL))) {
@@ -314,13 +315,13 @@ source_wake(struct source *src)
 	rd_kafka_event_t *ev;
 	char errstr[256];
 
-	if (!src->wakeq && !(src->wakeq = rd_kafka_queue_new(src->rk)))
+	if (!src->wakeq || !src->consumer_q)
 		return;
 	while ((ev = rd_kafka_queue_poll(src->wakeq, 0))) {
 		rd_kafka_event_destroy(ev);
 		src->wake_out = false;
 	}
-	if (src->wake_out || !src->consumer_q ||
+	if (src->wake_out ||
 	    rd_kafka_queue_length(src->consumer_q) >= src->low_mark)
 		return;
 	opts = rd_kafka_AdminOptions_new(src->rk,
