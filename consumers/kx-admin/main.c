@@ -31,6 +31,18 @@ struct config {
 };
 
 #define OFF(f) offsetof(struct config, f)
+
+/* The memory settings of verify's and rebuild's transactions, whose
+ * recomputation groups every current entity's cells and parties. Hash
+ * tables get 64 MB: at 10M events of history the party references need
+ * ~33 MB, and with 16 MB they spilled to disk (2.3 times as long).
+ * work_mem itself stays at 8 MB: with 64 MB the planner sorted the cells
+ * instead, and verify took 1.5 times as long at 1M events. Both are set,
+ * so the plans do not depend on the server's settings. See
+ * docs/performance.md. */
+#define KX_ADMIN_MEMORY                                                       \
+	"SET LOCAL work_mem = '8MB'; SET LOCAL hash_mem_multiplier = 8"
+
 static const struct kx_conf_entry options[] = {
 	{"db", 'd', KX_CONF_STR, "", "KX_DB", OFF(db), "CONNINFO",
 	 "libpq connection string; empty uses the PG* variables", 0, 0},
@@ -142,7 +154,8 @@ cmd_verify(const struct config *c)
 		return 2;
 	}
 	/* One snapshot for the whole comparison. */
-	PQclear(PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ"));
+	PQclear(PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ; "
+			     KX_ADMIN_MEMORY));
 	res = PQexec(conn, "SELECT tbl, row_key, measure, stored::text, "
 			   "expected::text FROM kx.verify_differences ORDER "
 			   "BY 1, 2, 3");
@@ -190,7 +203,8 @@ cmd_rebuild(const struct config *c)
 		PQfinish(conn);
 		return 2;
 	}
-	res = PQexec(conn, "BEGIN; SELECT kx.rebuild(); COMMIT");
+	res = PQexec(conn, "BEGIN; " KX_ADMIN_MEMORY
+			   "; SELECT kx.rebuild(); COMMIT");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		char errbuf[512];
 		kxdb_error(conn, "cannot rebuild", errbuf, sizeof(errbuf));
