@@ -519,11 +519,24 @@ def verify_corrupt(suite):
          "WHERE dim = 1) LIMIT 1) RETURNING 1")
     sc.q("UPDATE kx.agg_monthly SET participants = participants + 5 WHERE ctid = "
          "(SELECT ctid FROM kx.agg_monthly WHERE programme = 'IUC' LIMIT 1) RETURNING 1")
+    # The partner and country counts are recomputed from the party
+    # references once (schema version 5); each must still be checked.
+    sc.q("UPDATE kx.agg_country SET refs = refs + 2 WHERE ctid = (SELECT "
+         "ctid FROM kx.agg_country WHERE cell_id IN (SELECT cell_id FROM "
+         "kx.cells WHERE dim = 0 AND programme = 'IUC') LIMIT 1) RETURNING 1")
+    sc.q("UPDATE kx.agg_cell SET partners = partners + 3 WHERE ctid = (SELECT "
+         "ctid FROM kx.agg_cell WHERE dim = 0 AND programme = 'IUC' AND "
+         "partners > 0 LIMIT 1) RETURNING 1")
     rc, out, err = sc.verify()
     sc.res.true("corrupted agg_party and agg_monthly: verify names them",
                 rc == 1 and "\nagg_party dim=1" in "\n" + out
                 and "agg_monthly month=2025-03-01 programme=IUC" in out
                 and "'participants' is 9, recomputed 4" in out, out + err)
+    sc.res.true("corrupted agg_country and partners: verify names them",
+                "\nagg_country dim=0 programme=IUC goal=0 target= country="
+                in "\n" + out
+                and "agg_cell dim=0 programme=IUC goal=0 target=: 'partners'"
+                in out, out + err)
     rc, out, err = sc.admin("rebuild")
     sc.res.eq("rebuild: exit 0", 0, rc)
     sc.check_verify("after rebuild")
