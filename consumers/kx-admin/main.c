@@ -8,11 +8,14 @@
 #include <csv.h>
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "kx/conf.h"
 #include "kx/event.h"
@@ -72,6 +75,9 @@ usage(FILE *fp)
 	      "                     and name each difference if any\n"
 	      "  rebuild            replace the aggregates with their "
 	      "recomputation\n"
+	      "                     (both take minutes on a long history; "
+	      "on a terminal they\n"
+	      "                     show the seconds so far)\n"
 	      "  targets load FILE  load programme targets from CSV "
 	      "(programme,measure,target)\n"
 	      "  topics create      create the KX topics (existing ones are "
@@ -140,6 +146,50 @@ require_schema(PGconn *conn)
 	return 0;
 }
 
+/*
+ * PQexec() for the recomputations, which take minutes on a long history:
+ * on a terminal, stderr shows how long the statement has been running,
+ * once a second, from the first second on. Like PQexec(), it returns the
+ * last result of a multi-statement string (NULL if the query could not
+ * be sent).
+ */
+static PGresult *
+exec_shown(PGconn *conn, const char *sql, const char *what)
+{
+	PGresult *res, *last = NULL;
+	time_t start = time(NULL), shown = start;
+
+	if (!isatty(STDERR_FILENO))
+		return PQexec(conn, sql);
+	if (!PQsendQuery(conn, sql))
+		return NULL;
+	for (;;) {
+		while (PQisBusy(conn)) {
+			struct pollfd pfd = {.fd = PQsocket(conn),
+					     .events = POLLIN};
+			time_t now;
+
+			if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
+				break;
+			if (!PQconsumeInput(conn))
+				break; /* PQgetResult() reports the error */
+			now = time(NULL);
+			if (now != shown) {
+				fprintf(stderr, "\rkx-admin: %s: %lld s", what,
+					(long long)(now - start));
+				shown = now;
+			}
+		}
+		if (!(res = PQgetResult(conn)))
+			break;
+		PQclear(last);
+		last = res;
+	}
+	if (shown != start)
+		fputc('\n', stderr);
+	return last;
+}
+
 static int
 cmd_verify(const struct config *c)
 {
@@ -156,9 +206,11 @@ cmd_verify(const struct config *c)
 	/* One snapshot for the whole comparison. */
 	PQclear(PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ; "
 			     KX_ADMIN_MEMORY));
-	res = PQexec(conn, "SELECT tbl, row_key, measure, stored::text, "
-			   "expected::text FROM kx.verify_differences ORDER "
-			   "BY 1, 2, 3");
+	res = exec_shown(conn,
+			 "SELECT tbl, row_key, measure, stored::text, "
+			 "expected::text FROM kx.verify_differences ORDER BY "
+			 "1, 2, 3",
+			 "verify: recomputing every aggregate");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		char errbuf[512];
 		kxdb_error(conn, "cannot verify", errbuf, sizeof(errbuf));
@@ -203,8 +255,10 @@ cmd_rebuild(const struct config *c)
 		PQfinish(conn);
 		return 2;
 	}
-	res = PQexec(conn, "BEGIN; " KX_ADMIN_MEMORY
-			   "; SELECT kx.rebuild(); COMMIT");
+	res = exec_shown(conn,
+			 "BEGIN; " KX_ADMIN_MEMORY
+			 "; SELECT kx.rebuild(); COMMIT",
+			 "rebuild: recomputing every aggregate");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		char errbuf[512];
 		kxdb_error(conn, "cannot rebuild", errbuf, sizeof(errbuf));

@@ -8,13 +8,16 @@ Usage (through with-stack.sh): test_views.py [SCENARIO...]
 """
 
 import os
+import pty
+import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from aggtest import (MEASURES, P_BEIJING, P_KYIV, P_LISBOA, P_SAO_PAULO,  # noqa: E402
-                     Suite, eid, measures, pairing, party, practice,
-                     transfer, visit)
+from aggtest import (BIN, MEASURES, P_BEIJING, P_KYIV, P_LISBOA,  # noqa: E402
+                     P_SAO_PAULO, Suite, eid, measures, pairing, party,
+                     practice, transfer, visit)
 
 STATES = ["proposed", "matched", "agreement_signed", "action_plan_adopted",
           "completed", "suspended", "withdrawn"]
@@ -551,9 +554,61 @@ def verify_corrupt(suite):
     sc.check_verify("after rebuild and a new batch")
 
 
+def on_terminal(cmd, env):
+    """Runs cmd with its stderr on a pseudo-terminal: (rc, stdout, stderr)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    err = b""
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: the child has closed the terminal
+            break
+        if not data:
+            break
+        err += data
+    out = p.stdout.read()
+    p.wait(timeout=120)
+    os.close(master)
+    return p.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+def verify_progress(suite):
+    """On a terminal, verify and rebuild show how long their recomputation
+    has run, once a second; on a pipe they print nothing more. A lock on
+    kx.agg_cell, held for 3 s, makes the recomputation wait that long."""
+    sc = suite.scenario("verify_progress")
+    sc.produce(pairing("PG1", "matched", "2025-02-01T00:00:00Z"))
+    sc.aggregate()
+    for cmd in ("verify", "rebuild"):
+        locker = subprocess.Popen(
+            ["psql", "-X", "-q", sc.db, "-c", "BEGIN; LOCK kx.agg_cell IN "
+             "ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if sc.q1("SELECT count(*) FROM pg_locks WHERE relation = "
+                     "'kx.agg_cell'::regclass AND mode = "
+                     "'AccessExclusiveLock' AND granted") == "1":
+                break
+            time.sleep(0.05)
+        rc, out, err = on_terminal([os.path.join(BIN, "kx-admin"), cmd], sc.env)
+        locker.wait(timeout=60)
+        sc.res.eq("%s on a terminal: exit 0" % cmd, 0, rc)
+        shown = "kx-admin: %s: recomputing every aggregate: " % cmd
+        sc.res.true("%s on a terminal: shows 1 s, then 2 s, then a newline" % cmd,
+                    shown + "1 s" in err and "\r" + shown + "2 s" in err
+                    and err.endswith("\n"), repr(err))
+    rc, out, err = sc.verify()
+    sc.res.true("verify on a pipe: exit 0, no progress", rc == 0
+                and "recomputing" not in out + err, out + err)
+
+
 SCENARIOS = [pairing_walk, visit_late_planned, duplicates, retag, targets_once,
              indicator_target, unicode_parties, monthly_activity,
-             programme_change, last_event_at, target_progress, verify_corrupt]
+             programme_change, last_event_at, target_progress, verify_corrupt,
+             verify_progress]
 
 if __name__ == "__main__":
     sys.exit(Suite("agg_views").run(SCENARIOS, only=sys.argv[1:]))
