@@ -204,8 +204,17 @@ cmd_verify(const struct config *c)
 		return 2;
 	}
 	/* One snapshot for the whole comparison. */
-	PQclear(PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ; "
-			     KX_ADMIN_MEMORY));
+	res = PQexec(conn,
+		     "BEGIN ISOLATION LEVEL REPEATABLE READ; " KX_ADMIN_MEMORY);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		char errbuf[512];
+		kxdb_error(conn, "cannot start verify", errbuf, sizeof(errbuf));
+		fprintf(stderr, "kx-admin: %s\n", errbuf);
+		PQclear(res);
+		PQfinish(conn);
+		return 2;
+	}
+	PQclear(res);
 	res = exec_shown(conn,
 			 "SELECT tbl, row_key, measure, stored::text, "
 			 "expected::text FROM kx.verify_differences ORDER BY "
