@@ -700,7 +700,7 @@ same_refs(const struct ent *a, const struct ent *b)
 		strcmp(a->programme, b->programme) == 0) &&
 	       same_strs(a->targets, a->n_targets, b->targets, b->n_targets) &&
 	       a->n_parties == b->n_parties &&
-	       (a->party_ids == b->party_ids ||
+	       (a->n_parties == 0 || a->party_ids == b->party_ids ||
 		memcmp(a->party_ids, b->party_ids,
 		       a->n_parties * sizeof(*a->party_ids)) == 0);
 }
