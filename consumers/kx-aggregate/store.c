@@ -418,6 +418,7 @@ add_int(struct kx_buf *b, long long v)
 	kx_buf_add(b, tmp, fmt_int(tmp, v));
 }
 
+/* A text field of a COPY row: runs of plain bytes are appended whole. */
 static void
 copy_text(struct kx_buf *b, const char *s)
 {
@@ -425,8 +426,13 @@ copy_text(struct kx_buf *b, const char *s)
 		kx_buf_adds(b, "\\N");
 		return;
 	}
-	for (; *s; s++) {
+	for (;;) {
+		size_t n = strcspn(s, "\\\t\n\r");
+		kx_buf_add(b, s, n);
+		s += n;
 		switch (*s) {
+		case '\0':
+			return;
 		case '\\':
 			kx_buf_add(b, "\\\\", 2);
 			break;
@@ -436,12 +442,10 @@ copy_text(struct kx_buf *b, const char *s)
 		case '\n':
 			kx_buf_add(b, "\\n", 2);
 			break;
-		case '\r':
+		default: /* '\r' */
 			kx_buf_add(b, "\\r", 2);
-			break;
-		default:
-			kx_buf_add(b, s, 1);
 		}
+		s++;
 	}
 }
 
@@ -485,10 +489,14 @@ copy_strarr(struct kx_buf *b, const char **v, size_t n)
 			kx_buf_add(b, ",", 1);
 		/* Quoted, so any element text stays one element. */
 		kx_buf_add(b, "\"", 1);
-		for (const char *s = v[i]; *s; s++) {
-			if (*s == '"' || *s == '\\')
-				kx_buf_adds(b, "\\\\");
-			kx_buf_add(b, s, 1);
+		for (const char *s = v[i];;) {
+			size_t k = strcspn(s, "\"\\");
+			kx_buf_add(b, s, k);
+			s += k;
+			if (!*s)
+				break;
+			kx_buf_adds(b, "\\\\");
+			kx_buf_add(b, s++, 1);
 		}
 		kx_buf_add(b, "\"", 1);
 	}
