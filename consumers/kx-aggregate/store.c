@@ -1282,7 +1282,7 @@ copy_entity(struct kx_buf *b, const struct ent *e)
 			copy_text(b, e->id);
 			break;
 		case C_SHARD:
-			kx_buf_addf(b, "%d", (int)e->shard);
+			add_int(b, e->shard);
 			break;
 		case C_PROGRAMME:
 			copy_text(b, e->programme);
@@ -1301,7 +1301,7 @@ copy_entity(struct kx_buf *b, const struct ent *e)
 			copy_text(b, e->cooperation_type);
 			break;
 		case C_PILOT:
-			kx_buf_addf(b, "%d", (int)e->pilot_projects);
+			add_int(b, e->pilot_projects);
 			break;
 		case C_PAIRING_ID:
 			copy_text(b, e->pairing_id);
@@ -1323,7 +1323,7 @@ copy_entity(struct kx_buf *b, const struct ent *e)
 			if (e->participants < 0)
 				kx_buf_adds(b, "\\N");
 			else
-				kx_buf_addf(b, "%d", (int)e->participants);
+				add_int(b, e->participants);
 			break;
 		case C_TITLE:
 			copy_text(b, e->title ? e->title : "");
@@ -1343,7 +1343,9 @@ copy_entity(struct kx_buf *b, const struct ent *e)
 			for (int g = 1; g <= 17; g++) {
 				if (!(e->goals & (1u << g)))
 					continue;
-				kx_buf_addf(b, first ? "%d" : ",%d", g);
+				if (!first)
+					kx_buf_add(b, ",", 1);
+				add_int(b, g);
 				first = false;
 			}
 			kx_buf_add(b, "}", 1);
@@ -1357,9 +1359,11 @@ copy_entity(struct kx_buf *b, const struct ent *e)
 			break;
 		case C_PARTIES:
 			kx_buf_add(b, "{", 1);
-			for (size_t j = 0; j < e->n_parties; j++)
-				kx_buf_addf(b, j ? ",%d" : "%d",
-					    (int)e->party_ids[j]);
+			for (size_t j = 0; j < e->n_parties; j++) {
+				if (j)
+					kx_buf_add(b, ",", 1);
+				add_int(b, e->party_ids[j]);
+			}
 			kx_buf_add(b, "}", 1);
 			break;
 		case C_LAST_AT:
@@ -1386,13 +1390,13 @@ copy_entity(struct kx_buf *b, const struct ent *e)
 			if (e->held.at == NO_TIME)
 				kx_buf_adds(b, "\\N");
 			else
-				kx_buf_addf(b, "%d", (int)e->held_participants);
+				add_int(b, e->held_participants);
 			break;
 		case C_BUDGET:
 			if (e->budget_eur < 0)
 				kx_buf_adds(b, "\\N");
 			else
-				kx_buf_addf(b, "%lld", (long long)e->budget_eur);
+				add_int(b, e->budget_eur);
 			break;
 		case C_REPORT_URL:
 			copy_text(b, e->report_url);
@@ -1404,9 +1408,8 @@ copy_entity(struct kx_buf *b, const struct ent *e)
 			if (!e->by_sector.present)
 				kx_buf_adds(b, "\\N");
 			else
-				kx_buf_addf(b, "%d",
-					    (int)*sector_of((struct ent *)e,
-							    cols[i]));
+				add_int(b, *sector_of((struct ent *)e,
+						      cols[i]));
 			break;
 		case C_FOLLOW_UP:
 			copy_text(b, e->follow_up ? e->follow_up : "none");
