@@ -4,7 +4,9 @@
  * states would give (kx-admin verify checks this from the database side).
  * Deltas are "old contribution out, new contribution in", so any change an
  * event can make, state, programme, SDG tags, parties or counts, moves
- * every measure it touches.
+ * every measure it touches. (An entity that keeps its cells, shard and
+ * parties adds just the difference of its measures: the same deltas, with
+ * the party references' -1 and +1 left out.)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -734,7 +736,7 @@ contribute_in_place(struct fold *f, const struct ent *old,
 }
 
 /* Adds the deltas of one changed entity: its old contribution out, its new
- * contribution in. */
+ * contribution in (in place when its references did not change). */
 static int
 contribute(struct fold *f, const struct ent *old, const struct ent *cur)
 {

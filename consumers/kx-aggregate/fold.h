@@ -6,7 +6,9 @@
  * applies the batch's new events in (occurred_at, event_id) order by the
  * snapshot rule, and finally turns "old contribution out, new contribution
  * in" into deltas, pre-aggregated so the batch touches each aggregate row
- * once. Everything lives in the fold's arena until fold_reset().
+ * once (an entity that keeps its cells, shard and parties contributes only
+ * the difference of its measures). Everything lives in the fold's arena
+ * until fold_reset().
  */
 #ifndef KX_AGGREGATE_FOLD_H
 #define KX_AGGREGATE_FOLD_H

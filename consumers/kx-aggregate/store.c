@@ -479,7 +479,14 @@ copy_ts(struct kx_buf *b, int64_t us)
 	kx_buf_adds(b, ts);
 }
 
-/* An array literal of simple elements (SDG codes, themes, ints). */
+/*
+ * An array literal of validated codes (SDG targets, themes), as a COPY
+ * text field. Each element is quoted; a quote or a backslash in it is
+ * escaped with a backslash for the literal, and every backslash is then
+ * doubled for COPY: a quote goes out as two backslashes and the quote, a
+ * backslash as four backslashes. (Validation keeps control characters
+ * out, so nothing else needs escaping.)
+ */
 static void
 copy_strarr(struct kx_buf *b, const char **v, size_t n)
 {
@@ -487,7 +494,6 @@ copy_strarr(struct kx_buf *b, const char **v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			kx_buf_add(b, ",", 1);
-		/* Quoted, so any element text stays one element. */
 		kx_buf_add(b, "\"", 1);
 		for (const char *s = v[i];;) {
 			size_t k = strcspn(s, "\"\\");
@@ -495,8 +501,10 @@ copy_strarr(struct kx_buf *b, const char **v, size_t n)
 			s += k;
 			if (!*s)
 				break;
-			kx_buf_adds(b, "\\\\");
-			kx_buf_add(b, s++, 1);
+			if (*s++ == '"')
+				kx_buf_add(b, "\\\\\"", 3);
+			else
+				kx_buf_add(b, "\\\\\\\\", 4);
 		}
 		kx_buf_add(b, "\"", 1);
 	}
