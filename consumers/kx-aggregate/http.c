@@ -16,6 +16,13 @@
 const double metrics_buckets[8] = {0.01, 0.025, 0.05, 0.1,
 				   0.25, 0.5,   1.0,  2.5};
 
+const char *const step_names[STEP__COUNT] = {
+	[STEP_POLL] = "poll",       [STEP_DECODE] = "decode",
+	[STEP_PARTIES] = "parties", [STEP_HISTORY] = "history",
+	[STEP_LOAD] = "load",       [STEP_FOLD] = "fold",
+	[STEP_WRITE] = "write",     [STEP_WAIT] = "commit_wait",
+};
+
 void
 metrics_observe_batch(struct metrics *m, long us)
 {
@@ -75,6 +82,13 @@ render(struct kx_buf *b, struct metrics *m)
 		    "kx_batch_seconds_sum %.6f\nkx_batch_seconds_count %ld\n",
 		    batches, (double)atomic_load(&m->batch_us_sum) / 1e6,
 		    batches);
+	kx_buf_adds(b, "# HELP kx_consumer_seconds_total Time the consumer's "
+		       "main loop spent in each step of its batches.\n"
+		       "# TYPE kx_consumer_seconds_total counter\n");
+	for (int i = 0; i < STEP__COUNT; i++)
+		kx_buf_addf(b, "kx_consumer_seconds_total{step=\"%s\"} %.6f\n",
+			    step_names[i],
+			    (double)atomic_load(&m->step_us[i]) / 1e6);
 	kx_buf_addf(b,
 		    "# HELP kx_up Whether Kafka and PostgreSQL are reachable.\n"
 		    "# TYPE kx_up gauge\nkx_up{dependency=\"kafka\"} %d\n"

@@ -24,6 +24,7 @@
 #include "kx/kafka.h"
 #include "kx/log.h"
 #include "kx/registry.h"
+#include "kx/timeutil.h"
 #include "metrics.h"
 #include "source.h"
 #include "store.h"
@@ -171,13 +172,23 @@ usage(FILE *fp)
 	      fp);
 }
 
-static long
-now_us(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+/* Counts the time since t (kx_mono_us()) to a step of the main loop. */
+static void
+step_done(struct app *app, enum step step, long t)
+{
+	atomic_fetch_add(&app->metrics.step_us[step], kx_mono_us() - t);
+}
+
+/* Shows the store's steps in the metrics. */
+static void
+publish_steps(struct app *app)
+{
+	const long *us = store_step_us(app->st);
+
+	for (int i = 0; i < STEP__COUNT; i++)
+		if (i != STEP_POLL && i != STEP_DECODE)
+			atomic_store(&app->metrics.step_us[i], us[i]);
 }
 
 static void
@@ -406,7 +417,7 @@ settle_one(struct app *app)
 		atomic_fetch_add(&app->metrics.events_new, f->n_new);
 		atomic_fetch_add(&app->metrics.events_duplicate, f->dups);
 		atomic_fetch_add(&app->metrics.rejected, f->rej);
-		metrics_observe_batch(&app->metrics, now_us() - f->t0);
+		metrics_observe_batch(&app->metrics, kx_mono_us() - f->t0);
 		kx_log_debug("aggregate",
 			     "batch of %zu: %ld new, %ld duplicate, %ld "
 			     "rejected",
@@ -503,7 +514,7 @@ commit_batch(struct app *app)
 	struct offset_move *moves = NULL;
 	struct inflight *f;
 	size_t n_moves = 0;
-	long backoff = 100, t0 = now_us(), n_new = 0;
+	long backoff = 100, t0 = kx_mono_us(), n_new = 0;
 	char errbuf[1024];
 	int rc, refused = 0;
 
@@ -677,7 +688,7 @@ committed(struct app *app, long *n_new, long *dups, long *rej)
 static void
 log_progress(struct app *app)
 {
-	long now = now_us(), n_new, dups, rej, total;
+	long now = kx_mono_us(), n_new, dups, rej, total;
 	double secs;
 
 	if (!app->conf->progress_s ||
@@ -696,17 +707,26 @@ log_progress(struct app *app)
 	app->progress_total = total;
 }
 
-/* The last line of a run: everything it committed. */
+/* The last lines of a run: everything it committed, and where the time
+ * went (kx_consumer_seconds_total). */
 static void
 log_summary(struct app *app)
 {
 	long n_new, dups, rej, total = committed(app, &n_new, &dups, &rej);
+	struct kx_buf steps = KX_BUF_INIT;
 
 	kx_log_info("aggregate",
 		    "%ld events committed (%ld new, %ld duplicates, %ld "
 		    "rejected) in %.1f s",
 		    total, n_new, dups, rej,
-		    (double)(now_us() - app->started_us) / 1e6);
+		    (double)(kx_mono_us() - app->started_us) / 1e6);
+	publish_steps(app);
+	for (int i = 0; i < STEP__COUNT; i++)
+		kx_buf_addf(&steps, "%s%s %.1f s", i ? ", " : "", step_names[i],
+			    (double)atomic_load(&app->metrics.step_us[i]) / 1e6);
+	if (steps.data)
+		kx_log_info("aggregate", "time by step: %s", steps.data);
+	kx_buf_release(&steps);
 }
 
 static int
@@ -716,11 +736,11 @@ run_loop(struct app *app)
 	long last_check = 0, last_probe = 0, last_wake = 0;
 
 	while (!stopping) {
-		long deadline = now_us() + app->conf->batch_ms * 1000L;
+		long deadline = kx_mono_us() + app->conf->batch_ms * 1000L;
 		bool idle = true;
 
 		while (b->n < (size_t)app->conf->batch_max && !stopping) {
-			long now = now_us(), left = (deadline - now) / 1000;
+			long now = kx_mono_us(), left = (deadline - now) / 1000;
 			/* Behind (the last batch was full, or this one is half
 			 * full): the fetcher is woken whenever the queue runs
 			 * low (source_wake()), every 20 ms at most. Not at a
@@ -734,6 +754,7 @@ run_loop(struct app *app)
 			m = rd_kafka_consumer_poll(
 				app->src.rk,
 				behind && left > 5 ? 5 : (int)left);
+			step_done(app, STEP_POLL, now);
 			if (behind && now - last_wake > 20000L) {
 				source_wake(&app->src);
 				last_wake = now;
@@ -769,8 +790,10 @@ run_loop(struct app *app)
 				rd_kafka_message_destroy(m);
 				return KX_ENOMEM;
 			}
+			now = kx_mono_us();
 			decode(app, m, &b->msgs[b->n - 1]);
 			rd_kafka_message_destroy(m);
+			step_done(app, STEP_DECODE, now);
 		}
 		atomic_store(&app->metrics.kafka_ok, app->src.kafka_ok);
 		if (b->n) {
@@ -787,6 +810,7 @@ run_loop(struct app *app)
 			}
 			app->behind = b->n >= (size_t)app->conf->batch_max;
 			rc = commit_batch(app);
+			publish_steps(app);
 			batch_clear(b);
 			/* Give freed pages back, librdkafka's threads' arenas
 			 * included: fetch buffers come and go in every batch. */
@@ -796,8 +820,8 @@ run_loop(struct app *app)
 			if (rc && rc != KX_EFENCED)
 				return rc;
 		}
-		if (now_us() - last_probe > 2000000L && probe(app, idle))
-			last_probe = now_us();
+		if (kx_mono_us() - last_probe > 2000000L && probe(app, idle))
+			last_probe = kx_mono_us();
 		log_progress(app);
 		/* Nothing came: let the batches in flight finish, so their
 		 * offsets reach Kafka and a refusal is seen now. */
@@ -809,8 +833,8 @@ run_loop(struct app *app)
 		/* The stored offsets say what committed; batches still in
 		 * flight are waited for by run(). */
 		if (app->conf->until_caught_up &&
-		    (idle || now_us() - last_check > 1000000L)) {
-			last_check = now_us();
+		    (idle || kx_mono_us() - last_check > 1000000L)) {
+			last_check = kx_mono_us();
 			if (caught_up(app)) {
 				kx_log_info("aggregate", "caught up");
 				return 0;
@@ -959,7 +983,7 @@ main(int argc, char **argv)
 	kx_log_info("aggregate", "started: group '%s', batches of up to %ld "
 				 "messages or %ld ms",
 		    conf.group, conf.batch_max, conf.batch_ms);
-	app.started_us = app.progress_us = now_us();
+	app.started_us = app.progress_us = kx_mono_us();
 	rc = run(&app);
 	log_summary(&app);
 	if (rc) {

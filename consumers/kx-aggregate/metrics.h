@@ -8,6 +8,27 @@
 
 #include <stdatomic.h>
 
+/*
+ * The steps of the main loop, for kx_consumer_seconds_total: where a
+ * consumer's time goes. The batch's last query (the guard, the upserts and
+ * COMMIT) runs while the loop goes on, so it has no step of its own: what
+ * the loop waits for it is "commit_wait".
+ */
+enum step {
+	STEP_POLL,    /* waiting for and taking messages from librdkafka */
+	STEP_DECODE,  /* decoding and validating them */
+	STEP_PARTIES, /* resolving parties to ids */
+	STEP_HISTORY, /* inserting the batch into kx.events */
+	STEP_LOAD,    /* locking and loading entity states */
+	STEP_FOLD,    /* the fold, and the cells' ids */
+	STEP_WRITE,   /* copying entity rows, deltas and offsets */
+	STEP_WAIT,    /* waiting for an earlier batch's last query */
+	STEP__COUNT
+};
+
+/* The label of each step in kx_consumer_seconds_total. */
+extern const char *const step_names[STEP__COUNT];
+
 struct metrics {
 	atomic_long events_new;
 	atomic_long events_duplicate;
@@ -18,6 +39,7 @@ struct metrics {
 	atomic_long lag;
 	atomic_long batch_us_sum;    /* total batch latency, microseconds */
 	atomic_long batch_le[8];     /* histogram buckets, cumulative */
+	atomic_long step_us[STEP__COUNT]; /* microseconds, by step */
 	atomic_int kafka_ok;
 	atomic_int db_ok;
 };

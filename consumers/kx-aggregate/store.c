@@ -29,6 +29,7 @@
 #include "kx/party.h"
 #include "kx/timeutil.h"
 #include "kx/validate.h"
+#include "metrics.h"
 #include "store.h"
 #include "store_int.h"
 
@@ -79,9 +80,26 @@ struct store {
 	int copy_failed; /* PQputCopyData() failed: the COPY is lost */
 	struct kx_hash fresh;
 	struct kx_arena fresh_arena;
+	long step_us[STEP__COUNT]; /* store_step_us() */
 };
 
 static void settle(struct store *st, struct session *s);
+
+/* Counts the time since t (kx_mono_us()) to step, and returns now. */
+static long
+lap(struct store *st, enum step step, long t)
+{
+	long now = kx_mono_us();
+
+	st->step_us[step] += now - t;
+	return now;
+}
+
+const long *
+store_step_us(const struct store *st)
+{
+	return st->step_us;
+}
 static void forget_cells(struct store *st);
 static void forget_states(struct store *st);
 
@@ -207,6 +225,7 @@ static void
 settle(struct store *st, struct session *s)
 {
 	PGresult *res;
+	long t0 = kx_mono_us();
 
 	if (!s->pending)
 		return;
@@ -230,6 +249,7 @@ settle(struct store *st, struct session *s)
 		}
 		PQclear(res);
 	}
+	lap(st, STEP_WAIT, t0);
 	if (!s->conn && !s->rc) {
 		snprintf(s->err, sizeof(s->err), "cannot apply the batch: "
 						 "connection lost");
@@ -771,6 +791,7 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 {
 	struct miss_ctx c = {st, arena};
 	PGresult *res = NULL;
+	long t = kx_mono_us();
 	int rc;
 
 	/* Connect first, even when every party is in the cache: a new
@@ -867,6 +888,8 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 				 "party of event '%s' did not resolve",
 				 msgs[i].ev->event_id);
 	}
+	if (!rc)
+		lap(st, STEP_PARTIES, t);
 out:
 	PQclear(res);
 	kx_hash_release(&c.seen);
@@ -1812,6 +1835,7 @@ store_apply(struct store *st, struct msg *msgs, size_t n,
 	    long *n_new, char *errbuf, size_t errlen)
 {
 	struct session *s = st->ss, *prev = &st->ses[s == st->ses];
+	long t;
 	int rc;
 
 	if ((rc = store_connect(st, errbuf, errlen)))
@@ -1830,14 +1854,21 @@ store_apply(struct store *st, struct msg *msgs, size_t n,
 	kx_hash_clear(&s->ids);
 	kx_arena_reset(&s->ids_arena);
 	s->added_cells = s->new_offsets = false;
+	t = kx_mono_us();
 	if ((rc = exec_ok(st, "BEGIN", "cannot begin", errbuf, errlen)))
 		return rc;
 	if ((rc = insert_events(st, msgs, n, &prev->ids, n_new, errbuf,
-				errlen)) ||
-	    (rc = load_entities(st, msgs, n, fold, errbuf, errlen)) ||
-	    (rc = fold_run(fold)) ||
-	    (rc = resolve_cells(st, fold, errbuf, errlen)) ||
-	    (rc = write_entities(st, fold, errbuf, errlen)) ||
+				errlen)))
+		goto fail;
+	t = lap(st, STEP_HISTORY, t);
+	if ((rc = load_entities(st, msgs, n, fold, errbuf, errlen)))
+		goto fail;
+	t = lap(st, STEP_LOAD, t);
+	if ((rc = fold_run(fold)) ||
+	    (rc = resolve_cells(st, fold, errbuf, errlen)))
+		goto fail;
+	t = lap(st, STEP_FOLD, t);
+	if ((rc = write_entities(st, fold, errbuf, errlen)) ||
 	    (rc = write_deltas(st, fold, msgs, n, errbuf, errlen)) ||
 	    (rc = write_offsets(st, moves, n_moves, errbuf, errlen)) ||
 	    (rc = carry_states(st, fold)))
@@ -1849,6 +1880,7 @@ store_apply(struct store *st, struct msg *msgs, size_t n,
 		rc = db_fail(st, "cannot apply the batch", errbuf, errlen);
 		goto fail;
 	}
+	lap(st, STEP_WRITE, t);
 	s->pending = true;
 	s->seq = ++st->seq;
 	st->ss = prev;

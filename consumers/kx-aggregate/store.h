@@ -98,6 +98,13 @@ int store_apply(struct store *st, struct msg *msgs, size_t n,
 int store_settle(struct store *st, char *errbuf, size_t errlen);
 
 /*
+ * Microseconds the store has spent in each step of metrics.h since
+ * store_new(), indexed by enum step (those that are not the store's stay
+ * 0). A step that failed is not counted.
+ */
+const long *store_step_us(const struct store *st);
+
+/*
  * Waits for every batch in flight (their outcomes stay for
  * store_settle()) and forgets the entity states they left: called when
  * partitions move.

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "kx/err.h"
 #include "kx/validate.h"
@@ -327,4 +328,13 @@ kx_date_format(int32_t days, char *out, size_t outlen)
 
 	civil_from_days(days, &y, &m, &d);
 	snprintf(out, outlen, "%04lld-%02u-%02u", (long long)y, m, d);
+}
+
+int64_t
+kx_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* cmocka.h needs the headers above first. */
 /* clang-format off */
@@ -314,6 +315,22 @@ test_timeutil__every_date(void **state)
 	assert_int_equal(y, 10000);
 }
 
+/* The monotonic clock moves forward, in microseconds. */
+static void
+test_timeutil__mono_us(void **state)
+{
+	int64_t a, b;
+	struct timespec pause = {0, 2000000};
+
+	(void)state;
+	a = kx_mono_us();
+	nanosleep(&pause, NULL);
+	b = kx_mono_us();
+	assert_true(a > 0);
+	assert_true(b - a >= 2000);
+	assert_true(b - a < 10000000);
+}
+
 int
 main(void)
 {
@@ -324,6 +341,7 @@ main(void)
 		cmocka_unit_test(test_timeutil__rfc3339_round_trip),
 		cmocka_unit_test(test_timeutil__dates),
 		cmocka_unit_test(test_timeutil__every_date),
+		cmocka_unit_test(test_timeutil__mono_us),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -48,4 +48,7 @@ int kx_date_parse(const char *s, int32_t *days, char *errbuf, size_t errlen);
 /* Formats days since 1970-01-01 as "YYYY-MM-DD"; needs 11 bytes. */
 void kx_date_format(int32_t days, char *out, size_t outlen);
 
+/* Microseconds on the monotonic clock: for intervals, not for dates. */
+int64_t kx_mono_us(void);
+
 #endif

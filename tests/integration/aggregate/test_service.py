@@ -122,7 +122,7 @@ def sigterm_and_http(suite):
         sc.res.eq("/metrics: 200", 200, status)
         for name in ("kx_events_total", "kx_rejects_total", "kx_batches_total",
                      "kx_consumer_lag", "kx_batch_seconds_bucket", "kx_batch_seconds_sum",
-                     "kx_batch_seconds_count"):
+                     "kx_batch_seconds_count", "kx_consumer_seconds_total"):
             sc.res.true("/metrics has %s" % name,
                         re.search(r"^%s(\{[^}]*\})? \S+$" % name, body, re.M) is not None,
                         body[:300])
@@ -137,6 +137,16 @@ def sigterm_and_http(suite):
             status, body = get(base + "/metrics")
             m = re.search(r"^kx_batches_total (\d+)$", body, re.M)
         sc.res.true("/metrics counts batches", m and int(m.group(1)) > 0, body[:600])
+        # Every step of the loop is listed; a batch that committed took
+        # time to insert its history and to copy its rows.
+        steps = dict(re.findall(r'^kx_consumer_seconds_total\{step="(\w+)"\} (\S+)$',
+                                body, re.M))
+        sc.res.eq("/metrics: a time for each step of the loop",
+                  ["commit_wait", "decode", "fold", "history", "load", "parties", "poll",
+                   "write"], sorted(steps))
+        sc.res.true("/metrics: the batch's history and writes took time",
+                    float(steps.get("history", 0)) > 0 and float(steps.get("write", 0)) > 0,
+                    steps)
         status, body = get(base + "/nope")
         sc.res.eq("unknown path: 404", 404, status)
         proc.send_signal(signal.SIGTERM)
@@ -197,6 +207,17 @@ def progress_and_summary(suite):
         sc.res.true("summary: adds up", total == new + dups + rej)
         sc.res.true("summary: no progress line counted more",
                     all(line[0] <= total for line in lines), str(lines))
+    t = re.search(r"aggregate: time by step: (.*)$", err, re.M)
+    sc.res.true("a line of time by step after the summary", t is not None, err[-1500:])
+    if m and t:
+        steps = {k: float(v) for k, v in re.findall(r"(\w+) (\d+\.\d) s", t.group(1))}
+        wall = float(re.search(r" in (\d+\.\d) s$", m.group(0)).group(1))
+        sc.res.eq("time by step: each step of the loop",
+                  ["commit_wait", "decode", "fold", "history", "load", "parties", "poll",
+                   "write"], sorted(steps))
+        # Each figure is rounded to 0.1 s; the test hook's holds are in no step.
+        sc.res.true("time by step: no more than the run took",
+                    sum(steps.values()) <= wall + 0.5, (steps, wall))
     sc.check_verify("after the run")
 
 
