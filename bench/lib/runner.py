@@ -117,7 +117,7 @@ def timed(cmd, tmp, name, stdin=None, env=None, stdout=None):
     r = parse_time_v(tv)
     r["wall_s"] = round(wall, 3)
     with open(err, encoding="utf-8", errors="replace") as f:
-        r["stderr_tail"] = f.read()[-600:]
+        r["stderr_tail"] = f.read()[-1200:]
     if p.returncode != 0:
         log(f"{name}: exit {p.returncode}: {r['stderr_tail']}")
     r["exit"] = p.returncode
@@ -239,9 +239,14 @@ def run_aggregate(ctx, db, group, instances=1, name="kx-aggregate"):
     cmd = [f"{BIN}/kx-aggregate", "--group", group, "--topic-prefix", ctx["prefix"],
            "--until-caught-up"]
     if instances == 1:
+        # At info, the run ends with where its time went, step by step.
+        env["KX_LOG_LEVEL"] = "info"
         with Cpu() as c:
             r = timed(cmd, ctx["tmp"], name, env=env)
         r.update(pg_cpu_s=c.pg, kafka_cpu_s=c.kafka, load=c.load)
+        m = re.search(r"time by step: (.*)$", r.get("stderr_tail", ""), re.M)
+        if m:
+            r["steps_s"] = {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+) s", m.group(1))}
         return r
     # Several instances in one group, each under /usr/bin/time.
     procs, t0 = [], time.monotonic()
@@ -695,6 +700,9 @@ def write_report(res, path_md, path_json):
                  f"user + {k.get('sys_s')} s sys, PostgreSQL CPU {k.get('pg_cpu_s')} s, broker"
                  f" CPU {k.get('kafka_cpu_s')} s; `kx-admin verify`: {k['verify']['output']}; "
                  f"rows: {k['rows']}; database {k['db_size_mb']} MB.")
+        if k.get("steps_s"):
+            L.append("- Consumer x1, kx-aggregate's time by step (its closing line): " +
+                     ", ".join(f"{s} {v} s" for s, v in k["steps_s"].items()) + ".")
         if "kx_x2" in c:
             k2 = c["kx_x2"]
             L.append(f"- Consumer x2: {k2['wall_s']} s wall, CPU {k2['user_s']} s user (both), "
