@@ -172,7 +172,6 @@ usage(FILE *fp)
 	      fp);
 }
 
-
 /* Counts the time since t (kx_mono_us()) to a step of the main loop. */
 static void
 step_done(struct app *app, enum step step, long t)
@@ -749,12 +748,18 @@ run_loop(struct app *app)
 			bool behind = app->behind ||
 				      b->n >= (size_t)app->conf->batch_max / 2;
 			rd_kafka_message_t *m;
+			long waited;
 			if (left <= 0)
 				break;
+			waited = store_step_us(app->st)[STEP_WAIT];
 			m = rd_kafka_consumer_poll(
 				app->src.rk,
 				behind && left > 5 ? 5 : (int)left);
-			step_done(app, STEP_POLL, now);
+			/* A revocation inside the poll waits for the batches
+			 * in flight: that is commit_wait's, not the poll's. */
+			step_done(app, STEP_POLL,
+				  now + store_step_us(app->st)[STEP_WAIT] -
+					  waited);
 			if (behind && now - last_wake > 20000L) {
 				source_wake(&app->src);
 				last_wake = now;
@@ -810,7 +815,6 @@ run_loop(struct app *app)
 			}
 			app->behind = b->n >= (size_t)app->conf->batch_max;
 			rc = commit_batch(app);
-			publish_steps(app);
 			batch_clear(b);
 			/* Give freed pages back, librdkafka's threads' arenas
 			 * included: fetch buffers come and go in every batch. */
@@ -840,6 +844,7 @@ run_loop(struct app *app)
 				return 0;
 			}
 		}
+		publish_steps(app);
 	}
 	return 0;
 }

@@ -84,6 +84,8 @@ struct store {
 };
 
 static void settle(struct store *st, struct session *s);
+static void forget_cells(struct store *st);
+static void forget_states(struct store *st);
 
 /* Counts the time since t (kx_mono_us()) to step, and returns now. */
 static long
@@ -100,8 +102,6 @@ store_step_us(const struct store *st)
 {
 	return st->step_us;
 }
-static void forget_cells(struct store *st);
-static void forget_states(struct store *st);
 
 struct store *
 store_new(const char *conninfo, const char *group)
@@ -791,7 +791,7 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 {
 	struct miss_ctx c = {st, arena};
 	PGresult *res = NULL;
-	long t = kx_mono_us();
+	long t;
 	int rc;
 
 	/* Connect first, even when every party is in the cache: a new
@@ -799,6 +799,7 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 	 * before the batch takes its ids from it, not in store_apply(). */
 	if ((rc = store_connect(st, errbuf, errlen)))
 		return rc;
+	t = kx_mono_us();
 	kx_hash_init(&c.seen);
 	kx_buf_adds(&c.country, "{");
 	kx_buf_adds(&c.key, "{");

@@ -100,7 +100,8 @@ int store_settle(struct store *st, char *errbuf, size_t errlen);
 /*
  * Microseconds the store has spent in each step of metrics.h since
  * store_new(), indexed by enum step (those that are not the store's stay
- * 0). A step that failed is not counted.
+ * 0). A step that failed is not counted, except STEP_WAIT: every wait for
+ * a batch's last query is, whatever its outcome.
  */
 const long *store_step_us(const struct store *st);
 

@@ -208,16 +208,22 @@ def progress_and_summary(suite):
         sc.res.true("summary: no progress line counted more",
                     all(line[0] <= total for line in lines), str(lines))
     t = re.search(r"aggregate: time by step: (.*)$", err, re.M)
-    sc.res.true("a line of time by step after the summary", t is not None, err[-1500:])
+    sc.res.true("a line of time by step after the summary",
+                t is not None and m is not None and t.start() > m.end(), err[-1500:])
     if m and t:
         steps = {k: float(v) for k, v in re.findall(r"(\w+) (\d+\.\d) s", t.group(1))}
         wall = float(re.search(r" in (\d+\.\d) s$", m.group(0)).group(1))
         sc.res.eq("time by step: each step of the loop",
                   ["commit_wait", "decode", "fold", "history", "load", "parties", "poll",
                    "write"], sorted(steps))
-        # Each figure is rounded to 0.1 s; the test hook's holds are in no step.
-        sc.res.true("time by step: no more than the run took",
-                    sum(steps.values()) <= wall + 0.5, (steps, wall))
+        # The test hook's holds (150 ms a batch) are in no step, so the steps
+        # take no more than the rest of the run (each figure is rounded to
+        # 0.1 s): time counted in two steps, or a hold counted in one, shows
+        # once it passes that margin.
+        held = 0.15 * err.count("test hook: holding a batch")
+        sc.res.true("time by step: no more than the run took, less the holds",
+                    held > 2 and sum(steps.values()) <= wall - held + 0.5,
+                    (steps, wall, held))
     sc.check_verify("after the run")
 
 
