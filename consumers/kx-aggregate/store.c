@@ -225,10 +225,11 @@ static void
 settle(struct store *st, struct session *s)
 {
 	PGresult *res;
-	long t0 = kx_mono_us();
+	long t0;
 
 	if (!s->pending)
 		return;
+	t0 = kx_mono_us();
 	s->pending = false;
 	s->done = true;
 	s->rc = 0;
