@@ -78,8 +78,11 @@ struct store {
 	 * same pages). */
 	struct kx_buf copy;
 	int copy_failed; /* PQputCopyData() failed: the COPY is lost */
-	struct kx_hash fresh;
-	struct kx_arena fresh_arena;
+	char copy_state[6]; /* the SQLSTATE of a failed COPY, or "" */
+	/* The history insert's: event_id -> the copy the batch inserts,
+	 * and the ids the staging path returned (insert_events()). */
+	struct kx_hash fresh, fresh_new;
+	int staged_left;      /* batches to stage before a direct COPY */
 	long step_us[STEP__COUNT]; /* store_step_us() */
 };
 
@@ -128,7 +131,7 @@ store_new(const char *conninfo, const char *group)
 	kx_arena_init(&st->carry_arena);
 	kx_buf_init(&st->copy);
 	kx_hash_init(&st->fresh);
-	kx_arena_init(&st->fresh_arena);
+	kx_hash_init(&st->fresh_new);
 	if (!st->conninfo || !st->group || !st->upsert_sql) {
 		store_free(st);
 		return NULL;
@@ -161,7 +164,7 @@ store_free(struct store *st)
 	kx_arena_release(&st->carry_arena);
 	kx_buf_release(&st->copy);
 	kx_hash_release(&st->fresh);
-	kx_arena_release(&st->fresh_arena);
+	kx_hash_release(&st->fresh_new);
 	free(st);
 }
 
@@ -577,22 +580,42 @@ copy_row(struct store *st)
 		copy_put(st);
 }
 
+/* Ends the COPY. On failure st->copy_state holds the SQLSTATE, if the
+ * server gave one. */
 static int
 copy_end(struct store *st, char *errbuf, size_t errlen)
 {
+	PGconn *conn = st->ss->conn;
 	PGresult *res;
 	int rc = 0;
 
+	st->copy_state[0] = '\0';
 	copy_put(st);
-	if (st->copy_failed || PQputCopyEnd(st->ss->conn, NULL) != 1)
-		return db_fail(st, "COPY failed", errbuf, errlen);
-	while ((res = PQgetResult(st->ss->conn))) {
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && !rc)
+	/* Even when the rows could not all be sent, the server's error, if
+	 * it sent one, is read below: it says why. */
+	if (!st->copy_failed && PQputCopyEnd(conn, NULL) != 1)
+		st->copy_failed = 1;
+	while ((res = PQgetResult(conn))) {
+		ExecStatusType t = PQresultStatus(res);
+		if (t != PGRES_COMMAND_OK && !rc) {
+			const char *state =
+				PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			if (state)
+				snprintf(st->copy_state,
+					 sizeof(st->copy_state), "%s", state);
 			rc = db_fail(st, "COPY failed", errbuf, errlen);
+		}
 		PQclear(res);
+		if (t == PGRES_COPY_IN) {
+			/* Still copying: the data could not be sent. */
+			PQfinish(conn);
+			st->ss->conn = NULL;
+		}
 		if (!st->ss->conn)
 			break;
 	}
+	if (!rc && st->copy_failed)
+		rc = db_fail(st, "COPY failed", errbuf, errlen);
 	return rc;
 }
 
@@ -906,50 +929,75 @@ out:
 
 /* ---- the batch transaction ---- */
 
-/* "event_id/shard/offset": a message of the batch the history insert
- * returned, keyed without printf (two per event). */
-#define FRESH_KEY_MAX 96
-static size_t
-fresh_key(char *out, const char *event_id, long long shard, long long offset)
-{
-	size_t n = strnlen(event_id, 40);
+/*
+ * The history insert. Each event of the batch goes in once: of two copies
+ * in one batch, the one with the lower (offset, shard); none that the batch
+ * before inserted (skip). Those rows are COPYed straight into kx.events,
+ * whose key says whether any was inserted before: the COPY then fails as a
+ * whole, and the batch starts again through the staging table, inserting
+ * what is new. That costs a COPY wasted, so after one the next
+ * HISTORY_STAGED batches take the staging path at once.
+ */
+#define HISTORY_STAGED 16
+#define UNIQUE_VIOLATION "23505"
 
-	memcpy(out, event_id, n);
-	out[n++] = '/';
-	n += fmt_int(out + n, shard);
-	out[n++] = '/';
-	n += fmt_int(out + n, offset);
-	return n;
+/* Is msgs[i] the copy of its event the batch inserts? */
+static bool
+chosen(const struct kx_hash *fresh, const struct msg *m)
+{
+	return m->ev && kx_hash_get(fresh, m->ev->event_id,
+				    strlen(m->ev->event_id)) == m;
 }
 
+/* Picks each event's copy into st->fresh (event_id -> struct msg *). */
 static int
-insert_events(struct store *st, struct msg *msgs, size_t n,
-	      const struct kx_hash *skip, long *n_new, char *errbuf,
-	      size_t errlen)
+choose_copies(struct store *st, struct msg *msgs, size_t n,
+	      const struct kx_hash *skip)
 {
-	struct session *s = st->ss;
-	struct kx_hash *fresh = &st->fresh;
-	struct kx_arena *a = &st->fresh_arena;
-	PGresult *res = NULL;
+	kx_hash_clear(&st->fresh);
+	for (size_t i = 0; i < n; i++) {
+		const struct kx_event *ev = msgs[i].ev;
+		struct kx_hash_slot *slot;
+		const struct msg *o;
+		size_t len;
+
+		if (!ev)
+			continue;
+		len = strlen(ev->event_id);
+		/* Inserted by the batch before (committed, or committing:
+		 * this one's guard checks that it did). */
+		if (kx_hash_get(skip, ev->event_id, len))
+			continue;
+		if (!(slot = kx_hash_put(&st->fresh, ev->event_id, len)))
+			return KX_ENOMEM;
+		o = slot->value;
+		if (!o || msgs[i].offset < o->offset ||
+		    (msgs[i].offset == o->offset && msgs[i].shard < o->shard))
+			slot->value = &msgs[i];
+	}
+	return 0;
+}
+
+/* COPYs the chosen rows into table. *unique is set when the COPY failed
+ * on kx.events' key. */
+static int
+copy_history(struct store *st, const char *table, struct msg *msgs,
+	     size_t n, bool *unique, char *errbuf, size_t errlen)
+{
 	struct kx_buf *rows;
+	char sql[160];
 	int rc;
 
-	kx_hash_clear(fresh);
-	kx_arena_reset(a);
-	rows = copy_begin(st,
-			  "COPY s_events (event_id, entity, entity_id, "
-			  "event_type, occurred_at, programme, shard, "
-			  "kafka_offset) FROM STDIN",
-			  errbuf, errlen, &rc);
-	if (!rows)
+	*unique = false;
+	snprintf(sql, sizeof(sql),
+		 "COPY %s (event_id, entity, entity_id, event_type, "
+		 "occurred_at, programme, shard, kafka_offset) FROM STDIN",
+		 table);
+	if (!(rows = copy_begin(st, sql, errbuf, errlen, &rc)))
 		return rc;
 	for (size_t i = 0; i < n; i++) {
 		const struct kx_event *ev = msgs[i].ev;
-		if (!ev)
-			continue;
-		/* Inserted by the batch before (committed, or committing:
-		 * this one's guard checks that it did). */
-		if (kx_hash_get(skip, ev->event_id, strlen(ev->event_id)))
+		if (!chosen(&st->fresh, &msgs[i]))
 			continue;
 		kx_buf_adds(rows, ev->event_id);
 		kx_buf_add(rows, "\t", 1);
@@ -969,61 +1017,115 @@ insert_events(struct store *st, struct msg *msgs, size_t n,
 		kx_buf_add(rows, "\n", 1);
 		copy_row(st);
 	}
-	if ((rc = copy_end(st, errbuf, errlen)))
-		goto out;
-	/* ORDER BY keeps the first of two copies of one event_id in a batch
-	 * deterministic; the database is the authority on what is new. */
+	rc = copy_end(st, errbuf, errlen);
+	*unique = rc && !strcmp(st->copy_state, UNIQUE_VIOLATION);
+	return rc;
+}
+
+/* The staging path: copies the chosen rows, inserts those kx.events lacks,
+ * and un-chooses the others. */
+static int
+insert_staged(struct store *st, struct msg *msgs, size_t n, char *errbuf,
+	      size_t errlen)
+{
+	PGresult *res;
+	bool unique;
+	int rc;
+
+	if ((rc = copy_history(st, "s_events", msgs, n, &unique, errbuf,
+			       errlen)))
+		return rc;
 	res = PQexec(st->ss->conn,
 		     "INSERT INTO kx.events (event_id, entity, entity_id, "
 		     "event_type, occurred_at, programme, shard, kafka_offset) "
-		     "SELECT DISTINCT ON (event_id) event_id, entity, entity_id, "
-		     "event_type, occurred_at, programme, shard, kafka_offset "
-		     "FROM s_events ORDER BY event_id, kafka_offset "
-		     "ON CONFLICT (event_id) DO NOTHING "
-		     "RETURNING event_id, kafka_offset, shard");
+		     "SELECT event_id, entity, entity_id, event_type, "
+		     "occurred_at, programme, shard, kafka_offset "
+		     "FROM s_events ON CONFLICT (event_id) DO NOTHING "
+		     "RETURNING event_id");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = db_fail(st, "cannot insert events", errbuf, errlen);
-		goto out;
+		PQclear(res);
+		return rc;
 	}
-	/* Simple and exact: mark every message duplicate, then un-mark the
-	 * returned (event_id, shard, offset) triples. */
-	{
-		for (int r = 0; r < PQntuples(res); r++) {
-			char key[FRESH_KEY_MAX];
-			size_t len = fresh_key(key, PQgetvalue(res, r, 0),
-					       atoll(PQgetvalue(res, r, 2)),
-					       atoll(PQgetvalue(res, r, 1)));
-			char *k;
-			struct kx_hash_slot *slot;
-			if (!(k = kx_arena_strndup(a, key, len)) ||
-			    !(slot = kx_hash_put(fresh, k, len))) {
-				rc = KX_ENOMEM;
-				break;
-			}
-			slot->value = k;
-			k = kx_arena_strdup(&s->ids_arena,
-					    PQgetvalue(res, r, 0));
-			if (!k || !(slot = kx_hash_put(&s->ids, k, strlen(k)))) {
-				rc = KX_ENOMEM;
-				break;
-			}
-			slot->value = k;
-		}
-		*n_new = 0;
-		for (size_t i = 0; i < n && !rc; i++) {
-			char key[FRESH_KEY_MAX];
-			size_t len;
-			if (!msgs[i].ev)
-				continue;
-			len = fresh_key(key, msgs[i].ev->event_id, msgs[i].shard,
-					msgs[i].offset);
-			msgs[i].dup = !kx_hash_get(fresh, key, len);
-			*n_new += !msgs[i].dup;
-		}
+	/* Those it did not return were inserted before. */
+	kx_hash_clear(&st->fresh_new);
+	for (int r = 0; r < PQntuples(res) && !rc; r++) {
+		const char *id = PQgetvalue(res, r, 0);
+		struct kx_hash_slot *slot =
+			kx_hash_put(&st->fresh_new, id, strlen(id));
+		if (!slot)
+			rc = KX_ENOMEM;
+		else
+			slot->value = (void *)id; /* found: not NULL */
 	}
-out:
+	for (size_t i = 0; i < n && !rc; i++) {
+		const char *id;
+		struct kx_hash_slot *slot;
+		if (!chosen(&st->fresh, &msgs[i]))
+			continue;
+		id = msgs[i].ev->event_id;
+		if (!kx_hash_get(&st->fresh_new, id, strlen(id)) &&
+		    (slot = kx_hash_put(&st->fresh, id, strlen(id))))
+			slot->value = NULL;
+	}
+	kx_hash_clear(&st->fresh_new);
 	PQclear(res);
 	return rc;
+}
+
+static int
+insert_events(struct store *st, struct msg *msgs, size_t n,
+	      const struct kx_hash *skip, long *n_new, char *errbuf,
+	      size_t errlen)
+{
+	struct session *s = st->ss;
+	bool unique = false;
+	int rc;
+
+	if ((rc = choose_copies(st, msgs, n, skip)))
+		return rc;
+	if (st->staged_left > 0) {
+		st->staged_left--;
+		rc = insert_staged(st, msgs, n, errbuf, errlen);
+	} else {
+		rc = copy_history(st, "kx.events", msgs, n, &unique, errbuf,
+				  errlen);
+		if (rc && unique) {
+			/* One was inserted before: start again, staged. */
+			kx_log_debug("aggregate", "history: an event of the "
+						  "batch was inserted before; "
+						  "staging the next %d batches",
+				     HISTORY_STAGED);
+			st->staged_left = HISTORY_STAGED;
+			rc = exec_ok(st, "ROLLBACK", "cannot roll back",
+				     errbuf, errlen);
+			if (!rc)
+				rc = exec_ok(st, "BEGIN", "cannot begin",
+					     errbuf, errlen);
+			if (!rc)
+				rc = insert_staged(st, msgs, n, errbuf,
+						   errlen);
+		}
+	}
+	if (rc)
+		return rc;
+	*n_new = 0;
+	for (size_t i = 0; i < n; i++) {
+		char *k;
+		struct kx_hash_slot *slot;
+		if (!msgs[i].ev)
+			continue;
+		msgs[i].dup = !chosen(&st->fresh, &msgs[i]);
+		if (msgs[i].dup)
+			continue;
+		(*n_new)++;
+		/* For the next batch's skip. */
+		k = kx_arena_strdup(&s->ids_arena, msgs[i].ev->event_id);
+		if (!k || !(slot = kx_hash_put(&s->ids, k, strlen(k))))
+			return KX_ENOMEM;
+		slot->value = k;
+	}
+	return 0;
 }
 
 /* The count of one sector column. */
