@@ -63,6 +63,7 @@ struct store {
 	char *load_sql[ENT__COUNT];   /* SELECT ... FOR UPDATE */
 	char *upsert_sql;             /* every upsert of a batch */
 	struct kx_hash party_cache;   /* "CC\tname" -> party id */
+	struct kx_buf pkey;           /* party_cache_key()'s */
 	struct kx_arena cache_arena;
 	struct kx_hash cell_cache;    /* fold_cell_key() bytes -> cell id */
 	struct kx_arena cell_arena;
@@ -130,6 +131,7 @@ store_new(const char *conninfo, const char *group)
 	kx_hash_init(&st->carry);
 	kx_arena_init(&st->carry_arena);
 	kx_buf_init(&st->copy);
+	kx_buf_init(&st->pkey);
 	kx_hash_init(&st->fresh);
 	kx_hash_init(&st->fresh_new);
 	if (!st->conninfo || !st->group || !st->upsert_sql) {
@@ -163,6 +165,7 @@ store_free(struct store *st)
 	kx_hash_release(&st->carry);
 	kx_arena_release(&st->carry_arena);
 	kx_buf_release(&st->copy);
+	kx_buf_release(&st->pkey);
 	kx_hash_release(&st->fresh);
 	kx_hash_release(&st->fresh_new);
 	free(st);
@@ -677,19 +680,17 @@ parse_arr(struct kx_arena *a, const char *lit, const char ***out, size_t *n)
 
 /* ---- parties ---- */
 
+/* "CC\tname", the party cache's key, in st->pkey: valid until the next
+ * call (a lookup allocates nothing). */
 static const char *
-party_cache_key(struct kx_arena *a, const struct kx_party *p, size_t *len)
+party_cache_key(struct store *st, const struct kx_party *p, size_t *len)
 {
-	size_t n = strlen(p->name);
-	char *k = kx_arena_alloc(a, n + 4);
-
-	if (!k)
+	kx_buf_reset(&st->pkey);
+	if (kx_buf_add(&st->pkey, p->country, 2) ||
+	    kx_buf_add(&st->pkey, "\t", 1) || kx_buf_adds(&st->pkey, p->name))
 		return NULL;
-	memcpy(k, p->country, 2);
-	k[2] = '\t';
-	memcpy(k + 3, p->name, n + 1);
-	*len = n + 3;
-	return k;
+	*len = st->pkey.len;
+	return st->pkey.data;
 }
 
 static size_t
@@ -765,14 +766,15 @@ collect_miss(void *opaque, const struct kx_party *p, size_t i)
 	size_t len;
 
 	(void)i;
-	if (!(k = party_cache_key(c->arena, p, &len)))
+	if (!(k = party_cache_key(c->st, p, &len)))
 		return KX_ENOMEM;
-	if (kx_hash_get(&c->st->party_cache, k, len))
+	if (kx_hash_get(&c->st->party_cache, k, len) ||
+	    kx_hash_get(&c->seen, k, len))
 		return 0;
-	if (!(slot = kx_hash_put(&c->seen, k, len)))
+	/* A miss: its key is kept for the batch. */
+	if (!(k = kx_arena_strndup(c->arena, k, len)) ||
+	    !(slot = kx_hash_put(&c->seen, k, len)))
 		return KX_ENOMEM;
-	if (slot->value)
-		return 0;
 	slot->value = (void *)p;
 	if (!(name_key = kx_party_name_key(p->name, c->arena)))
 		return KX_ENOMEM;
@@ -800,7 +802,7 @@ fill_id(void *opaque, const struct kx_party *p, size_t i)
 	size_t len;
 	void *v;
 
-	if (!(k = party_cache_key(c->arena, p, &len)))
+	if (!(k = party_cache_key(c->st, p, &len)))
 		return KX_ENOMEM;
 	v = kx_hash_get(&c->st->party_cache, k, len);
 	if (!v)
