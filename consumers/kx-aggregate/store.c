@@ -1066,8 +1066,12 @@ insert_staged(struct store *st, struct msg *msgs, size_t n, char *errbuf,
 		if (!chosen(&st->fresh, &msgs[i]))
 			continue;
 		id = msgs[i].ev->event_id;
-		if (!kx_hash_get(&st->fresh_new, id, strlen(id)) &&
-		    (slot = kx_hash_put(&st->fresh, id, strlen(id))))
+		if (kx_hash_get(&st->fresh_new, id, strlen(id)))
+			continue;
+		/* Un-chosen: a failure here must not leave it new. */
+		if (!(slot = kx_hash_put(&st->fresh, id, strlen(id))))
+			rc = KX_ENOMEM;
+		else
 			slot->value = NULL;
 	}
 	kx_hash_clear(&st->fresh_new);
