@@ -80,9 +80,9 @@ struct store {
 	struct kx_buf copy;
 	int copy_failed; /* PQputCopyData() failed: the COPY is lost */
 	char copy_state[6]; /* the SQLSTATE of a failed COPY, or "" */
-	/* The history insert's: event_id -> the copy the batch inserts,
-	 * and the ids the staging path returned (insert_events()). */
-	struct kx_hash fresh, fresh_new;
+	/* The history insert's: event_id -> the copy the batch inserts
+	 * (insert_events()). */
+	struct kx_hash fresh;
 	int staged_left;      /* batches to stage before a direct COPY */
 	long step_us[STEP__COUNT]; /* store_step_us() */
 };
@@ -133,7 +133,6 @@ store_new(const char *conninfo, const char *group)
 	kx_buf_init(&st->copy);
 	kx_buf_init(&st->pkey);
 	kx_hash_init(&st->fresh);
-	kx_hash_init(&st->fresh_new);
 	if (!st->conninfo || !st->group || !st->upsert_sql) {
 		store_free(st);
 		return NULL;
@@ -167,7 +166,6 @@ store_free(struct store *st)
 	kx_buf_release(&st->copy);
 	kx_buf_release(&st->pkey);
 	kx_hash_release(&st->fresh);
-	kx_hash_release(&st->fresh_new);
 	free(st);
 }
 
@@ -943,15 +941,8 @@ out:
 #define HISTORY_STAGED 16
 #define UNIQUE_VIOLATION "23505"
 
-/* Is msgs[i] the copy of its event the batch inserts? */
-static bool
-chosen(const struct kx_hash *fresh, const struct msg *m)
-{
-	return m->ev && kx_hash_get(fresh, m->ev->event_id,
-				    strlen(m->ev->event_id)) == m;
-}
-
-/* Picks each event's copy into st->fresh (event_id -> struct msg *). */
+/* Picks each event's copy into st->fresh (event_id -> struct msg *), and
+ * marks every other message of an event a duplicate. */
 static int
 choose_copies(struct store *st, struct msg *msgs, size_t n,
 	      const struct kx_hash *skip)
@@ -960,7 +951,7 @@ choose_copies(struct store *st, struct msg *msgs, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		const struct kx_event *ev = msgs[i].ev;
 		struct kx_hash_slot *slot;
-		const struct msg *o;
+		struct msg *o;
 		size_t len;
 
 		if (!ev)
@@ -977,11 +968,16 @@ choose_copies(struct store *st, struct msg *msgs, size_t n,
 		    (msgs[i].offset == o->offset && msgs[i].shard < o->shard))
 			slot->value = &msgs[i];
 	}
+	for (size_t i = 0; i < n; i++) {
+		const struct kx_event *ev = msgs[i].ev;
+		msgs[i].dup = ev && kx_hash_get(&st->fresh, ev->event_id,
+						strlen(ev->event_id)) != &msgs[i];
+	}
 	return 0;
 }
 
-/* COPYs the chosen rows into table. *unique is set when the COPY failed
- * on kx.events' key. */
+/* COPYs the chosen rows (those not marked duplicates) into table.
+ * *unique is set when the COPY failed on kx.events' key. */
 static int
 copy_history(struct store *st, const char *table, struct msg *msgs,
 	     size_t n, bool *unique, char *errbuf, size_t errlen)
@@ -999,7 +995,7 @@ copy_history(struct store *st, const char *table, struct msg *msgs,
 		return rc;
 	for (size_t i = 0; i < n; i++) {
 		const struct kx_event *ev = msgs[i].ev;
-		if (!chosen(&st->fresh, &msgs[i]))
+		if (!ev || msgs[i].dup)
 			continue;
 		kx_buf_adds(rows, ev->event_id);
 		kx_buf_add(rows, "\t", 1);
@@ -1025,7 +1021,7 @@ copy_history(struct store *st, const char *table, struct msg *msgs,
 }
 
 /* The staging path: copies the chosen rows, inserts those kx.events lacks,
- * and un-chooses the others. */
+ * and marks the others duplicates. */
 static int
 insert_staged(struct store *st, struct msg *msgs, size_t n, char *errbuf,
 	      size_t errlen)
@@ -1049,34 +1045,17 @@ insert_staged(struct store *st, struct msg *msgs, size_t n, char *errbuf,
 		PQclear(res);
 		return rc;
 	}
-	/* Those it did not return were inserted before. */
-	kx_hash_clear(&st->fresh_new);
-	for (int r = 0; r < PQntuples(res) && !rc; r++) {
+	/* Every copy a duplicate, then the returned ones new again. */
+	for (size_t i = 0; i < n; i++)
+		msgs[i].dup = msgs[i].ev != NULL;
+	for (int r = 0; r < PQntuples(res); r++) {
 		const char *id = PQgetvalue(res, r, 0);
-		struct kx_hash_slot *slot =
-			kx_hash_put(&st->fresh_new, id, strlen(id));
-		if (!slot)
-			rc = KX_ENOMEM;
-		else
-			slot->value = (void *)id; /* found: not NULL */
+		struct msg *m = kx_hash_get(&st->fresh, id, strlen(id));
+		if (m)
+			m->dup = false;
 	}
-	for (size_t i = 0; i < n && !rc; i++) {
-		const char *id;
-		struct kx_hash_slot *slot;
-		if (!chosen(&st->fresh, &msgs[i]))
-			continue;
-		id = msgs[i].ev->event_id;
-		if (kx_hash_get(&st->fresh_new, id, strlen(id)))
-			continue;
-		/* Un-chosen: a failure here must not leave it new. */
-		if (!(slot = kx_hash_put(&st->fresh, id, strlen(id))))
-			rc = KX_ENOMEM;
-		else
-			slot->value = NULL;
-	}
-	kx_hash_clear(&st->fresh_new);
 	PQclear(res);
-	return rc;
+	return 0;
 }
 
 static int
@@ -1119,10 +1098,7 @@ insert_events(struct store *st, struct msg *msgs, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		char *k;
 		struct kx_hash_slot *slot;
-		if (!msgs[i].ev)
-			continue;
-		msgs[i].dup = !chosen(&st->fresh, &msgs[i]);
-		if (msgs[i].dup)
+		if (!msgs[i].ev || msgs[i].dup)
 			continue;
 		(*n_new)++;
 		/* For the next batch's skip. */

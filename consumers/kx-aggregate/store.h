@@ -28,7 +28,7 @@ struct msg {
 	const char *reason;        /* why it was rejected */
 	const void *key, *value;
 	size_t keylen, len;
-	bool dup; /* set by store_insert_events() */
+	bool dup; /* set by store_apply(): not new to kx.events */
 	int32_t *party_ids;
 	size_t n_parties;
 };
