@@ -441,7 +441,9 @@ def run_latency(ctx, who, rate_per_s, seconds, tag):
     pre = f"{ctx['prefix']}lat{tag}."
     create_topics(pre)
     db = ctx["db_kx"] if who == "kx" else ctx["db_peer"]
-    env = dict(os.environ, KX_DB=conninfo(db), KX_LOG_LEVEL="warn")
+    # At info, kx-aggregate ends with its batches and time by step.
+    env = dict(os.environ, KX_DB=conninfo(db),
+               KX_LOG_LEVEL="info" if who == "kx" else "warn")
     if who == "kx":
         ccmd = [f"{BIN}/kx-aggregate", "--group", f"{pre}g", "--topic-prefix", pre]
     else:
@@ -545,6 +547,15 @@ def run_latency(ctx, who, rate_per_s, seconds, tag):
            "max_ms": round(lat[-1], 1) if lat else None,
            "poll_interval_p50_ms": round(pct(gaps, 50) * 1000, 1) if gaps else None,
            "poll_query_p50_ms": round(pct(qd, 50) * 1000, 1) if qd else None}
+    if who == "kx":
+        with open(os.path.join(ctx["tmp"], f"lat-{who}.err")) as f:
+            tail = f.read()
+        m = re.search(r"in (\d+) batches", tail)
+        if m:
+            out["batches"] = int(m.group(1))
+        m = re.search(r"time by step: (.*)$", tail, re.M)
+        if m:
+            out["steps_s"] = {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+) s", m.group(1))}
     log(f"latency {who}: p50 {out['p50_ms']} p95 {out['p95_ms']} p99 {out['p99_ms']} ms "
         f"({visible}/{total} visible, poll every {out['poll_interval_p50_ms']} ms)")
     return out
@@ -724,6 +735,12 @@ def write_report(res, path_md, path_json):
                          f"{k['chunk_lines']} lines; poll every {k['poll_interval_p50_ms']} ms "
                          f"(query {k['poll_query_p50_ms']} ms) = the resolution; max "
                          f"{fmt(k['max_ms'])} ms.")
+                if k.get("steps_s"):
+                    b = k.get("batches")
+                    L.append(f"- Latency ({who}), kx-aggregate's time by step over the run"
+                             + (f" ({b:,} batches; ms per batch)" if b else "") + ": "
+                             + ", ".join(f"{n} {t} s" + (f" ({t * 1000 / b:.1f})" if b else "")
+                                         for n, t in k["steps_s"].items()) + ".")
     if v:
         L.append(f"- Views measured over {v['history_events']:,} events of history, "
                  f"{v['agg_cell_rows']:,} `agg_cell` rows, {v['agg_party_rows']:,} `agg_party` "

@@ -713,8 +713,8 @@ log_summary(struct app *app)
 
 	kx_log_info("aggregate",
 		    "%ld events committed (%ld new, %ld duplicates, %ld "
-		    "rejected) in %.1f s",
-		    total, n_new, dups, rej,
+		    "rejected) in %ld batches, %.1f s",
+		    total, n_new, dups, rej, atomic_load(&app->metrics.batches),
 		    (double)(kx_mono_us() - app->started_us) / 1e6);
 	publish_steps(app);
 	for (int i = 0; i < STEP__COUNT; i++)
