@@ -655,7 +655,7 @@ def main():
     ap.add_argument("--schemas", default=os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas"))
     ap.add_argument("--batch-max", type=int, default=5000)  # as kx-aggregate
-    ap.add_argument("--batch-ms", type=int, default=100)
+    ap.add_argument("--batch-ms", type=int, default=50)
     ap.add_argument("--until-caught-up", action="store_true")
     args = ap.parse_args()
 

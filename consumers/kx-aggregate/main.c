@@ -60,7 +60,7 @@ static const struct kx_conf_entry options[] = {
 	 OFF(topic_prefix), "PREFIX", "prefix of the topic names", 0, 0},
 	{"batch-max", 0, KX_CONF_INT, "5000", "KX_BATCH_MAX", OFF(batch_max),
 	 "N", "most messages per batch (one transaction)", 1, 1000000},
-	{"batch-ms", 0, KX_CONF_INT, "100", "KX_BATCH_MS", OFF(batch_ms), "MS",
+	{"batch-ms", 0, KX_CONF_INT, "50", "KX_BATCH_MS", OFF(batch_ms), "MS",
 	 "longest time to collect a batch", 1, 600000},
 	{"http", 0, KX_CONF_STR, NULL, "KX_HTTP", OFF(http), "ADDR:PORT",
 	 "serve /healthz, /readyz and /metrics", 0, 0},
