@@ -234,6 +234,19 @@ def bench_producer(ctx):
     return res
 
 
+def closing_lines(text):
+    """What kx-aggregate's last lines at info say: {"batches": N,
+    "steps_s": {step: seconds}}, each key only when found."""
+    out = {}
+    m = re.search(r" in (\d+) batches, ", text)
+    if m:
+        out["batches"] = int(m.group(1))
+    m = re.search(r"time by step: (.*)$", text, re.M)
+    if m:
+        out["steps_s"] = {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+) s", m.group(1))}
+    return out
+
+
 def run_aggregate(ctx, db, group, instances=1, name="kx-aggregate"):
     env = dict(os.environ, KX_DB=conninfo(db), KX_LOG_LEVEL="warn")
     cmd = [f"{BIN}/kx-aggregate", "--group", group, "--topic-prefix", ctx["prefix"],
@@ -244,9 +257,9 @@ def run_aggregate(ctx, db, group, instances=1, name="kx-aggregate"):
         with Cpu() as c:
             r = timed(cmd, ctx["tmp"], name, env=env)
         r.update(pg_cpu_s=c.pg, kafka_cpu_s=c.kafka, load=c.load)
-        m = re.search(r"time by step: (.*)$", r.get("stderr_tail", ""), re.M)
-        if m:
-            r["steps_s"] = {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+) s", m.group(1))}
+        steps = closing_lines(r.get("stderr_tail", "")).get("steps_s")
+        if steps:
+            r["steps_s"] = steps
         return r
     # Several instances in one group, each under /usr/bin/time.
     procs, t0 = [], time.monotonic()
@@ -549,13 +562,7 @@ def run_latency(ctx, who, rate_per_s, seconds, tag):
            "poll_query_p50_ms": round(pct(qd, 50) * 1000, 1) if qd else None}
     if who == "kx":
         with open(os.path.join(ctx["tmp"], f"lat-{who}.err")) as f:
-            tail = f.read()
-        m = re.search(r"in (\d+) batches", tail)
-        if m:
-            out["batches"] = int(m.group(1))
-        m = re.search(r"time by step: (.*)$", tail, re.M)
-        if m:
-            out["steps_s"] = {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+) s", m.group(1))}
+            out.update(closing_lines(f.read()))
     log(f"latency {who}: p50 {out['p50_ms']} p95 {out['p95_ms']} p99 {out['p99_ms']} ms "
         f"({visible}/{total} visible, poll every {out['poll_interval_p50_ms']} ms)")
     return out

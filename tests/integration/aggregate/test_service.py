@@ -195,10 +195,10 @@ def progress_and_summary(suite):
                 and all(x[0] < y[0] for x, y in zip(lines, lines[1:])), str(lines))
     sc.res.true("each progress line has a rate above 0 and a lag of 0 or more",
                 all(rate > 0 and lag >= 0 for _, _, _, _, rate, lag in lines), str(lines))
-    m = re.search(r"aggregate: " + COUNTS + r" in \d+ batches, \d+\.\d s$", err, re.M)
+    m = re.search(r"aggregate: " + COUNTS + r" in (\d+) batches, (\d+\.\d) s$", err, re.M)
     sc.res.true("a summary line at the end", m is not None, err[-1500:])
     if m:
-        total, new, dups, rej = (int(x) for x in m.groups())
+        total, new, dups, rej, batches = (int(x) for x in m.groups()[:5])
         sc.res.eq("summary: every message counted", n, total)
         sc.res.eq("summary: new events are the rows of kx.events",
                   int(sc.q1("SELECT count(*) FROM kx.events")), new)
@@ -209,14 +209,13 @@ def progress_and_summary(suite):
                     all(line[0] <= total for line in lines), str(lines))
         # The test hook holds every batch once before committing it.
         sc.res.eq("summary: its batches are those the test hook held",
-                  err.count("test hook: holding a batch"),
-                  int(re.search(r" in (\d+) batches", m.group(0)).group(1)))
+                  err.count("test hook: holding a batch"), batches)
     t = re.search(r"aggregate: time by step: (.*)$", err, re.M)
     sc.res.true("a line of time by step after the summary",
                 t is not None and m is not None and t.start() > m.end(), err[-1500:])
     if m and t:
         steps = {k: float(v) for k, v in re.findall(r"(\w+) (\d+\.\d) s", t.group(1))}
-        wall = float(re.search(r" (\d+\.\d) s$", m.group(0)).group(1))
+        wall = float(m.group(6))
         sc.res.eq("time by step: each step of the loop",
                   ["commit_wait", "decode", "fold", "history", "load", "parties", "poll",
                    "write"], sorted(steps))
