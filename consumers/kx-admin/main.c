@@ -81,7 +81,8 @@ usage(FILE *fp)
 	      "  targets load FILE  load programme targets from CSV "
 	      "(programme,measure,target)\n"
 	      "  topics create      create the KX topics (existing ones are "
-	      "kept)\n"
+	      "kept);\n"
+	      "                     returns once the broker serves them\n"
 	      "  schemas check [DIR]\n"
 	      "                     prove every schema version against every "
 	      "other, both\n"
@@ -452,10 +453,38 @@ out:
 
 /* ---- topics create ---- */
 
+/*
+ * Whether the broker's metadata has every one of the n topics, each with
+ * all its partitions led. A topic created a moment ago is unknown to it
+ * for a while (seconds, on a broker that has just started), and whoever
+ * comes next, a producer or kx-aggregate --check, would not find it.
+ */
+static bool
+topics_ready(rd_kafka_t *rk, char names[][256], size_t n)
+{
+	const struct rd_kafka_metadata *md;
+	size_t ready = 0;
+
+	if (rd_kafka_metadata(rk, 1, NULL, &md, 5000))
+		return false;
+	for (int t = 0; t < md->topic_cnt; t++) {
+		const struct rd_kafka_metadata_topic *mt = &md->topics[t];
+		bool ours = false, led = !mt->err && mt->partition_cnt > 0;
+		for (size_t i = 0; i < n; i++)
+			ours = ours || !strcmp(mt->topic, names[i]);
+		for (int p = 0; ours && led && p < mt->partition_cnt; p++)
+			led = mt->partitions[p].leader >= 0;
+		ready += ours && led;
+	}
+	rd_kafka_metadata_destroy(md);
+	return ready == n;
+}
+
 static int
 cmd_topics_create(const struct config *c)
 {
 	rd_kafka_NewTopic_t *topics[KX_FAMILY__COUNT] = {0};
+	char names[KX_FAMILY__COUNT][256];
 	rd_kafka_conf_t *kconf;
 	rd_kafka_t *rk = NULL;
 	rd_kafka_queue_t *q = NULL;
@@ -477,8 +506,8 @@ cmd_topics_create(const struct config *c)
 		return 2;
 	}
 	for (int f = 0; f < KX_FAMILY__COUNT; f++) {
-		char name[256];
-		kx_kafka_topic(c->topic_prefix, f, name, sizeof(name));
+		char *name = names[f];
+		kx_kafka_topic(c->topic_prefix, f, name, sizeof(names[f]));
 		topics[f] = rd_kafka_NewTopic_new(name, (int)c->partitions,
 						  (int)c->replication, errbuf,
 						  sizeof(errbuf));
@@ -513,6 +542,18 @@ cmd_topics_create(const struct config *c)
 		} else {
 			printf("kx-admin: topic '%s' created (%ld partitions)\n",
 			       name, c->partitions);
+		}
+	}
+	/* Done when they can be used, not when the controller has them. */
+	for (int waited = 0; status == 0 &&
+			     !topics_ready(rk, names, KX_FAMILY__COUNT);
+	     waited += 200) {
+		if (waited >= 30000) {
+			fprintf(stderr, "kx-admin: the topics are not in the "
+					"broker's metadata after 30 s\n");
+			status = 2;
+		} else {
+			poll(NULL, 0, 200);
 		}
 	}
 out:
