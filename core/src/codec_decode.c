@@ -1,13 +1,14 @@
 /*
  * Avro codec, decoding: a Confluent-framed message -> struct kx_event. The
- * payload is walked first (codec_wtree.c), read into the writer schema's
- * generic Avro value, then copied field by field through the schema's field
- * map (codec_model.c), defaults filling what the writer lacks.
+ * payload is walked first (codec_wtree.c), which checks every byte against
+ * the writer schema. Then each record's field starts are found, and the
+ * fields are read straight from the bytes into the event through the
+ * schema's field map (codec_model.c), defaults filling what the writer
+ * lacks.
  *
  * Invariant: a decoded event's strings are valid UTF-8 without NULs and
  * live in the caller's arena.
  */
-#include <avro.h>
 #include <ctype.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -215,13 +216,142 @@ store_enum(const struct dctx *d, const struct mfield *f, const struct slot *s,
 	return 0;
 }
 
+/* ------------------------------------------------------------------------
+ * Reading the payload's bytes. kx__codec_walk() has checked all of them
+ * against the writer's node tree before any of this runs, so these reads
+ * cannot fail on a payload it passed; they still never go past d->end, and
+ * report KX_EAVRO if they would, so that a disagreement between the two
+ * can only ever refuse a message.
+ */
+
+/* Reads one zig-zag varint at *p. */
+static int
+read_long(const struct dctx *d, const uint8_t **p, int64_t *out)
+{
+	const uint8_t *q = *p;
+	uint64_t v = 0;
+
+	for (int shift = 0; shift < 70 && q < d->end; shift += 7) {
+		uint8_t b = *q++;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+			*p = q;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Reads a string or bytes at *p: its length, then that many bytes. */
+static int
+read_bytes(const struct dctx *d, const uint8_t **p, const char **s,
+	   size_t *len)
+{
+	int64_t n;
+
+	if (read_long(d, p, &n) || n < 0 || (uint64_t)n > (size_t)(d->end - *p))
+		return -1;
+	*s = (const char *)*p;
+	*len = (size_t)n;
+	*p += n;
+	return 0;
+}
+
+/*
+ * Reads the header of an array block at *p: its item count (0 ends the
+ * array). A negative count is followed by the block's size in bytes,
+ * which is skipped over unread: the items are walked one by one.
+ */
+static int
+read_block(const struct dctx *d, const uint8_t **p, int64_t *count)
+{
+	int64_t bytes;
+
+	if (read_long(d, p, count))
+		return -1;
+	if (*count < 0) {
+		if (*count == INT64_MIN || read_long(d, p, &bytes))
+			return -1;
+		*count = -*count;
+	}
+	return 0;
+}
+
+/* Moves *p past one value of writer type n. */
+static int
+skip_value(const struct dctx *d, const struct wnode *n, const uint8_t **p,
+	   int depth)
+{
+	const char *s;
+	size_t len;
+	int64_t v;
+
+	if (depth > MAX_DEPTH + 1)
+		return -1;
+	switch (n->type) {
+	case W_NULL:
+		return 0;
+	case W_BOOL:
+		if (*p == d->end)
+			return -1;
+		(*p)++;
+		return 0;
+	case W_INT:
+	case W_LONG:
+	case W_ENUM:
+		return read_long(d, p, &v);
+	case W_FLOAT:
+	case W_DOUBLE:
+	case W_FIXED:
+		len = n->type == W_FLOAT ? 4 : n->type == W_DOUBLE ? 8 : n->n;
+		if (len > (size_t)(d->end - *p))
+			return -1;
+		*p += len;
+		return 0;
+	case W_BYTES:
+	case W_STRING:
+		return read_bytes(d, p, &s, &len);
+	case W_UNION:
+		if (read_long(d, p, &v) || v < 0 || (uint64_t)v >= n->n)
+			return -1;
+		return skip_value(d, n->kids[v], p, depth + 1);
+	case W_ARRAY:
+	case W_MAP:
+		for (;;) {
+			if (read_block(d, p, &v))
+				return -1;
+			if (v == 0)
+				return 0;
+			for (int64_t i = 0; i < v; i++)
+				if ((n->type == W_MAP &&
+				     read_bytes(d, p, &s, &len)) ||
+				    skip_value(d, n->kids[0], p, depth + 1))
+					return -1;
+		}
+	case W_RECORD:
+		for (size_t i = 0; i < n->n; i++)
+			if (skip_value(d, n->kids[i], p, depth + 1))
+				return -1;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+unreadable(const struct dctx *d, const char *name, long idx)
+{
+	return dfail(d, KX_EAVRO, name, idx, "cannot be read");
+}
+
 static int decode_record(struct dctx *d, const struct fmap *m,
-			 avro_value_t *rec, void *base, int shape);
+			 const struct wnode *rec, const uint8_t **p, void *base,
+			 int shape);
 
 /* Decodes a nested record (a Party, or participants by sector) into p. */
 static int
 decode_nested(struct dctx *d, const struct mfield *f, const struct slot *s,
-	      avro_value_t *v, long idx, void *p)
+	      const struct wnode *rec, const uint8_t **at, long idx, void *p)
 {
 	const char *parent = d->parent;
 	long pidx = d->pidx;
@@ -229,101 +359,111 @@ decode_nested(struct dctx *d, const struct mfield *f, const struct slot *s,
 
 	d->parent = f->name;
 	d->pidx = idx;
-	rc = decode_record(d, s->sub, v, p, 0);
+	rc = decode_record(d, s->sub, rec, at, p, 0);
 	d->parent = parent;
 	d->pidx = pidx;
 	return rc;
 }
 
-/* Decodes a present, non-null writer value v into dst. */
+/*
+ * Decodes an array of strings or of parties, its first block at *at, into
+ * an arena array and its count.
+ */
+static int
+decode_array(struct dctx *d, const struct mfield *f, const struct slot *s,
+	     const uint8_t *at, void *base, size_t off)
+{
+	const struct wnode *item = s->vnode->kids[0];
+	size_t esz = f->kind == M_STRINGS ? sizeof(const char *)
+					  : sizeof(struct kx_party);
+	const uint8_t *p = at;
+	size_t n = 0, i = 0, len;
+	const char *str;
+	void *arr = NULL;
+	int64_t count;
+	int rc = 0;
+
+	/* Count first, so the array is allocated once. */
+	for (;;) {
+		if (read_block(d, &p, &count))
+			return unreadable(d, f->name, -1);
+		if (count == 0)
+			break;
+		n += (size_t)count;
+		for (int64_t k = 0; k < count; k++)
+			if (skip_value(d, item, &p, 0))
+				return unreadable(d, f->name, -1);
+	}
+	if (n && !(arr = kx_arena_calloc(d->arena, n, esz)))
+		return dfail(d, KX_ENOMEM, f->name, -1,
+			     "cannot be stored: out of memory");
+	p = at;
+	while (i < n && !rc) {
+		if (read_block(d, &p, &count))
+			return unreadable(d, f->name, (long)i);
+		for (int64_t k = 0; k < count && i < n && !rc; k++, i++) {
+			if (f->kind == M_PARTIES)
+				rc = decode_nested(d, f, s, item, &p, (long)i,
+						   (struct kx_party *)arr + i);
+			else if (read_bytes(d, &p, &str, &len))
+				rc = unreadable(d, f->name, (long)i);
+			else
+				rc = store_text(d, f, (long)i, str, len,
+						(const char **)arr + i);
+		}
+	}
+	memcpy((char *)base + off, &arr, sizeof(arr));
+	*(size_t *)((char *)base + f->off_n) = n;
+	return rc;
+}
+
+/* Decodes a present, non-null writer value at p into dst. */
 static int
 decode_value(struct dctx *d, const struct mfield *f, const struct slot *s,
-	     avro_value_t *v, void *base, size_t off)
+	     const uint8_t *p, void *base, size_t off)
 {
 	void *dst = (char *)base + off;
 	const char *str;
-	size_t size, n;
-	int32_t i32 = 0;
-	int64_t i64 = 0;
-	int iv = 0, rc = 0;
-	avro_value_t e;
+	size_t len;
+	int64_t v;
 
 	switch (f->kind) {
 	case M_UUID:
 	case M_PROGRAMME:
 	case M_STRING:
 	case M_COUNTRY:
-		if (avro_value_get_string(v, &str, &size))
-			return dfail(d, KX_EAVRO, f->name, -1,
-				     "cannot be read as a string");
-		return store_text(d, f, -1, str, size ? size - 1 : 0, dst);
+		if (read_bytes(d, &p, &str, &len))
+			return unreadable(d, f->name, -1);
+		return store_text(d, f, -1, str, len, dst);
 	case M_LONG:
-		if (s->vnode->type == W_INT) {
-			rc = avro_value_get_int(v, &i32);
-			i64 = i32;
-		} else {
-			rc = avro_value_get_long(v, &i64);
-		}
-		if (rc)
-			return dfail(d, KX_EAVRO, f->name, -1,
-				     "cannot be read as a number");
-		*(int64_t *)dst = i64;
-		return 0;
 	case M_INT:
-		if (avro_value_get_int(v, &i32))
-			return dfail(d, KX_EAVRO, f->name, -1,
-				     "cannot be read as an int");
-		*(int32_t *)dst = i32;
-		return 0;
-	case M_BOOL:
-		if (avro_value_get_boolean(v, &iv))
-			return dfail(d, KX_EAVRO, f->name, -1,
-				     "cannot be read as a boolean");
-		*(bool *)dst = iv != 0;
-		return 0;
 	case M_TYPE:
 	case M_ENUM:
-		if (avro_value_get_enum(v, &iv))
-			return dfail(d, KX_EAVRO, f->name, -1,
-				     "cannot be read as an enum");
-		return store_enum(d, f, s, iv, dst);
+		/* The walk checked that an int is in range. */
+		if (read_long(d, &p, &v))
+			return unreadable(d, f->name, -1);
+		if (f->kind == M_LONG)
+			*(int64_t *)dst = v;
+		else if (f->kind == M_INT)
+			*(int32_t *)dst = (int32_t)v;
+		else
+			return store_enum(d, f, s,
+					  v < 0 || v > INT32_MAX ? -1 : (int)v,
+					  dst);
+		return 0;
+	case M_BOOL:
+		if (p == d->end)
+			return unreadable(d, f->name, -1);
+		*(bool *)dst = *p != 0;
+		return 0;
 	case M_PARTY:
-		return decode_nested(d, f, s, v, -1, dst);
+		return decode_nested(d, f, s, s->vnode, &p, -1, dst);
 	case M_SECTORS:
 		*(bool *)((char *)base + f->off_n) = true;
-		return decode_nested(d, f, s, v, -1, dst);
+		return decode_nested(d, f, s, s->vnode, &p, -1, dst);
 	case M_STRINGS:
-	case M_PARTIES: {
-		size_t esz = f->kind == M_STRINGS ? sizeof(const char *)
-						  : sizeof(struct kx_party);
-		void *arr = NULL;
-
-		if (avro_value_get_size(v, &n))
-			return dfail(d, KX_EAVRO, f->name, -1,
-				     "cannot be read as an array");
-		if (n && !(arr = kx_arena_calloc(d->arena, n, esz)))
-			return dfail(d, KX_ENOMEM, f->name, -1,
-				     "cannot be stored: out of memory");
-		for (size_t i = 0; i < n && !rc; i++) {
-			if (avro_value_get_by_index(v, i, &e, NULL))
-				return dfail(d, KX_EAVRO, f->name, (long)i,
-					     "cannot be read");
-			if (f->kind == M_PARTIES) {
-				rc = decode_nested(d, f, s, &e, (long)i,
-						  (struct kx_party *)arr + i);
-			} else if (avro_value_get_string(&e, &str, &size)) {
-				rc = dfail(d, KX_EAVRO, f->name, (long)i,
-					   "cannot be read as a string");
-			} else {
-				rc = store_text(d, f, (long)i, str,
-						size ? size - 1 : 0,
-						(const char **)arr + i);
-			}
-		}
-		memcpy(dst, &arr, sizeof(arr));
-		*(size_t *)((char *)base + f->off_n) = n;
-		return rc;
-	}
+	case M_PARTIES:
+		return decode_array(d, f, s, p, base, off);
 	}
 	return dfail(d, KX_EINVAL, f->name, -1, "unknown kind");
 }
@@ -468,48 +608,83 @@ store_absent(const struct mfield *f, void *base, size_t off)
 enum presence { PRESENT, NULL_OR_ABSENT };
 
 /*
- * Finds the writer's value of slot s in rec. Sets *v to the value itself
- * (inside its union branch) and returns PRESENT, or returns NULL_OR_ABSENT
- * when the writer lacks the field or wrote null; or a negative KX_E* code.
+ * Finds the writer's value of slot s among the record's fields, whose
+ * starts are at[]. Sets *v to the value itself (past its union branch)
+ * and returns PRESENT, or returns NULL_OR_ABSENT when the writer lacks
+ * the field or wrote null; or a negative KX_E* code.
  */
 static int
 find_value(const struct dctx *d, const struct mfield *f, const struct slot *s,
-	   avro_value_t *rec, avro_value_t *v)
+	   const uint8_t *const *at, const uint8_t **v)
 {
-	avro_value_t field;
-	int b;
+	const uint8_t *p;
+	int64_t b;
 
 	if (s->index < 0)
 		return NULL_OR_ABSENT;
-	if (avro_value_get_by_index(rec, (size_t)s->index, &field, NULL))
-		return dfail(d, KX_EAVRO, f->name, -1, "cannot be read");
+	p = at[s->index];
 	if (s->value_branch < 0) {
-		*v = field;
+		*v = p;
 		return PRESENT;
 	}
-	if (avro_value_get_discriminant(&field, &b))
-		return dfail(d, KX_EAVRO, f->name, -1, "no union branch set");
+	if (read_long(d, &p, &b))
+		return unreadable(d, f->name, -1);
 	if (b == s->value_branch) {
-		if (avro_value_get_current_branch(&field, v))
-			return dfail(d, KX_EAVRO, f->name, -1,
-				     "cannot be read");
+		*v = p;
 		return PRESENT;
 	}
 	if (b == s->null_branch)
 		return NULL_OR_ABSENT;
 	return dfail(d, KX_ESCHEMA, f->name, -1,
-		     "union branch %d has a type KX cannot read", b);
+		     "union branch %d has a type KX cannot read", (int)b);
 }
 
+/*
+ * Where each field of a writer record starts in the payload. Records of up
+ * to STACK_FIELDS fields keep this on the stack; a registry schema with
+ * more takes the heap.
+ */
+#define STACK_FIELDS 64
+struct fields {
+	const uint8_t *stack[STACK_FIELDS];
+	const uint8_t **at;
+};
+
+/* Finds the starts of record rec's fields at *p, and moves *p past it. */
 static int
-decode_record(struct dctx *d, const struct fmap *m, avro_value_t *rec,
+fields_find(const struct dctx *d, const struct wnode *rec, const uint8_t **p,
+	    struct fields *fs)
+{
+	fs->at = fs->stack;
+	if (rec->n > STACK_FIELDS && !(fs->at = malloc(rec->n * sizeof(*fs->at))))
+		return dfail(d, KX_ENOMEM, d->parent ? d->parent : "event", -1,
+			     "cannot be read: out of memory");
+	for (size_t j = 0; j < rec->n; j++) {
+		fs->at[j] = *p;
+		if (skip_value(d, rec->kids[j], p, 0))
+			return unreadable(d, rec->names[j], -1);
+	}
+	return 0;
+}
+
+static void
+fields_release(struct fields *fs)
+{
+	if (fs->at != fs->stack)
+		free(fs->at);
+	fs->at = NULL;
+}
+
+/* Decodes the fields of map m, found at at[], into base. */
+static int
+decode_fields(struct dctx *d, const struct fmap *m, const uint8_t *const *at,
 	      void *base, int shape)
 {
 	for (size_t i = 0; i < m->n_fields; i++) {
 		const struct mfield *f = &m->fields[i];
 		const struct slot *s = &m->slots[i];
 		size_t off = f->off[shape];
-		avro_value_t v;
+		const uint8_t *v;
 		int rc;
 
 		if (off == NO_OFF)
@@ -518,9 +693,9 @@ decode_record(struct dctx *d, const struct fmap *m, avro_value_t *rec,
 			store_absent(f, base, off);
 			continue;
 		}
-		rc = find_value(d, f, s, rec, &v);
+		rc = find_value(d, f, s, at, &v);
 		if (rc == PRESENT) {
-			rc = decode_value(d, f, s, &v, base, off);
+			rc = decode_value(d, f, s, v, base, off);
 		} else if (rc == NULL_OR_ABSENT) {
 			/* Null counts as absent: both take the default. */
 			if (s->def && !json_is_null(s->def))
@@ -540,6 +715,24 @@ decode_record(struct dctx *d, const struct fmap *m, avro_value_t *rec,
 	return 0;
 }
 
+/*
+ * Decodes the writer record rec at *p into base through map m, and moves
+ * *p past it.
+ */
+static int
+decode_record(struct dctx *d, const struct fmap *m, const struct wnode *rec,
+	      const uint8_t **p, void *base, int shape)
+{
+	struct fields fs;
+	int rc = fields_find(d, rec, p, &fs);
+
+	if (!rc)
+		rc = decode_fields(d, m, (const uint8_t *const *)fs.at, base,
+				   shape);
+	fields_release(&fs);
+	return rc;
+}
+
 int
 kx_codec_decode(struct kx_codec *c, const void *data, size_t len,
 		struct kx_arena *arena, struct kx_event *ev, int32_t *schema_id,
@@ -549,8 +742,9 @@ kx_codec_decode(struct kx_codec *c, const void *data, size_t len,
 	struct walker w;
 	struct wschema *ws;
 	struct dctx d;
+	struct fields fs = {{NULL}, NULL};
 	const struct slot *ts;
-	avro_value_t tv;
+	const uint8_t *tv, *p;
 	int32_t id;
 	int rc, shape;
 
@@ -580,7 +774,7 @@ kx_codec_decode(struct kx_codec *c, const void *data, size_t len,
 	if ((rc = kx__codec_get_schema(c, id, &ws, errbuf, errlen)))
 		return rc;
 
-	/* Check the structure first, so Avro-C never fails mid-read. */
+	/* Check the structure first: what follows reads only checked bytes. */
 	memset(&w, 0, sizeof(w));
 	w.p = b + HEADER_LEN;
 	w.end = b + len;
@@ -594,12 +788,6 @@ kx_codec_decode(struct kx_codec *c, const void *data, size_t len,
 				      "%zu trailing bytes after the record",
 				      (size_t)(w.end - w.p));
 
-	avro_reader_memory_set_source(c->reader, (const char *)b + HEADER_LEN,
-				      (int64_t)(len - HEADER_LEN));
-	if (avro_value_read(c->reader, &ws->value))
-		return kx__codec_fail_avro(errbuf, errlen, KX_ENOMEM,
-					   "cannot read the Avro payload");
-
 	memset(ev, 0, sizeof(*ev));
 	d.arena = arena;
 	d.family = ws->family;
@@ -608,21 +796,30 @@ kx_codec_decode(struct kx_codec *c, const void *data, size_t len,
 	d.pidx = -1;
 	d.errbuf = errbuf;
 	d.errlen = errlen;
+	d.end = w.end;
 
+	p = b + HEADER_LEN;
+	if ((rc = fields_find(&d, ws->tree.root, &p, &fs)))
+		goto out;
 	/* The event type decides where the other fields go. */
 	ts = &ws->map->slots[F_EVENT_TYPE];
-	rc = find_value(&d, &ws->map->fields[F_EVENT_TYPE], ts, &ws->value,
-			&tv);
-	if (rc == NULL_OR_ABSENT)
-		return kx__codec_fail(errbuf, errlen, KX_EINVALID_EVENT,
-				      "'event_type': required");
+	rc = find_value(&d, &ws->map->fields[F_EVENT_TYPE], ts,
+			(const uint8_t *const *)fs.at, &tv);
+	if (rc == NULL_OR_ABSENT) {
+		rc = kx__codec_fail(errbuf, errlen, KX_EINVALID_EVENT,
+				    "'event_type': required");
+		goto out;
+	}
 	if (rc < 0 || (rc = decode_value(&d, &ws->map->fields[F_EVENT_TYPE], ts,
-					 &tv, ev, EV(type))))
-		return rc;
+					 tv, ev, EV(type))))
+		goto out;
 	d.type = kx_event_type_name(ev->type);
 	shape = ws->family == KX_FAMILY_PRACTICE &&
 		ev->type != KX_EVENT_PRACTICE_DOCUMENTED;
-	if ((rc = decode_record(&d, ws->map, &ws->value, ev, shape)))
-		return rc;
-	return kx_event_validate(ev, errbuf, errlen);
+	if (!(rc = decode_fields(&d, ws->map, (const uint8_t *const *)fs.at, ev,
+				 shape)))
+		rc = kx_event_validate(ev, errbuf, errlen);
+out:
+	fields_release(&fs);
+	return rc;
 }

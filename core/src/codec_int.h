@@ -231,7 +231,6 @@ struct kx_codec {
 	struct wschema *last;
 	kx_codec_resolve_cb *resolve;
 	void *opaque;
-	avro_reader_t reader;
 	avro_writer_t writer;
 };
 
@@ -250,6 +249,7 @@ struct dctx {
 	long pidx;	    /* the party's index, or -1 */
 	char *errbuf;
 	size_t errlen;
+	const uint8_t *end; /* the payload's end, which no read passes */
 };
 
 void kx__codec_dpath(const struct dctx *d, const char *name, long idx,

@@ -287,6 +287,7 @@ struct raw_opts {
 	uint8_t eu_byte;
 	const char *programme;
 	const char *country;
+	bool sdg_blocks; /* sdgs in two blocks, the first with its size */
 };
 
 static void
@@ -306,8 +307,18 @@ raw_pairing(struct raw *r, const struct raw_opts *o)
 	raw_long(r, o->geo_branch);
 	if (o->geo_branch == 1)
 		raw_str(r, "LAC");
-	raw_long(r, 1); /* sdgs: one item */
-	raw_str(r, "11.6");
+	if (o->sdg_blocks) {
+		/* A negative count is followed by the block's size in bytes. */
+		raw_long(r, -2);
+		raw_long(r, 10);
+		raw_str(r, "11.6");
+		raw_str(r, "7.2.1");
+		raw_long(r, 1);
+		raw_str(r, "13");
+	} else {
+		raw_long(r, 1); /* sdgs: one item */
+		raw_str(r, "11.6");
+	}
 	raw_long(r, 0);
 	raw_long(r, 0); /* themes: none */
 	raw_str(r, "P-1");
@@ -1049,6 +1060,27 @@ test_codec__rejects_array_counts_beyond_the_payload(void **state)
 	assert_reason(fx, "'sdgs': invalid block count");
 }
 
+/* Avro lets a writer split an array into blocks, and give a block's size
+ * after a negative count; the items read the same. */
+static void
+test_codec__reads_arrays_written_in_blocks(void **state)
+{
+	struct fx *fx = *state;
+	struct raw_opts o = {0};
+	struct kx_event ev;
+	struct raw r;
+
+	o.sdg_blocks = true;
+	raw_pairing(&r, &o);
+	assert_int_equal(decode(fx, r.b, r.n, &ev), 0);
+	assert_int_equal(ev.n_sdgs, 3);
+	assert_string_equal(ev.sdgs[0], "11.6");
+	assert_string_equal(ev.sdgs[1], "7.2.1");
+	assert_string_equal(ev.sdgs[2], "13");
+	assert_int_equal(ev.u.pairing.n_members, 1);
+	assert_string_equal(ev.u.pairing.members[0].name, "Zürich");
+}
+
 static uint32_t
 rnd(uint32_t *s)
 {
@@ -1389,6 +1421,50 @@ test_codec__newer_writer_with_extra_fields_decodes(void **state)
 			 KX_EINVALID_EVENT);
 	assert_reason(fx, "'cooperation_type': unknown symbol 'network'");
 	avro_msg_release(&m);
+}
+
+/* A writer record of more fields than the decoder finds on its stack (64)
+ * decodes the same, the extra ones skipped. */
+static void
+test_codec__writer_with_many_fields_decodes(void **state)
+{
+	struct fx *fx = *state;
+	struct kx_buf schema = KX_BUF_INIT;
+	struct avro_msg m;
+	struct kx_event ev;
+	avro_value_t v;
+
+	/* pairing_v2 ends in "]}": add 80 longs and strings before it. */
+	kx_buf_add(&schema, pairing_v2, sizeof(pairing_v2) - 3);
+	for (int i = 0; i < 40; i++)
+		kx_buf_addf(&schema,
+			    ",{\"name\":\"n%d\",\"type\":\"long\"},"
+			    "{\"name\":\"s%d\",\"type\":\"string\"}",
+			    i, i);
+	kx_buf_adds(&schema, "]}");
+	assert_int_equal(kx_codec_add_schema(fx->c, 9106, KX_FAMILY_PAIRING,
+					     schema.data, fx->err,
+					     sizeof(fx->err)),
+			 0);
+	avro_msg_init(&m, schema.data);
+	fill_v2(&m, "cluster");
+	for (int i = 0; i < 40; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "n%d", i);
+		v = field(&m.rec, name);
+		avro_value_set_long(&v, (int64_t)i << 40);
+		snprintf(name, sizeof(name), "s%d", i);
+		v = field(&m.rec, name);
+		avro_value_set_string(&v, "Ελλάδα");
+	}
+	avro_msg_frame(&m, 9106, &fx->buf);
+	assert_int_equal(decode(fx, fx->buf.data, fx->buf.len, &ev), 0);
+	assert_int_equal(ev.u.pairing.cooperation_type, KX_COOP_CLUSTER);
+	assert_int_equal(ev.u.pairing.n_members, 2);
+	assert_string_equal(ev.u.pairing.members[0].name, "Київ");
+	assert_int_equal(ev.u.pairing.pilot_projects, 3);
+	avro_msg_release(&m);
+	kx_buf_release(&schema);
 }
 
 static void
@@ -2258,10 +2334,12 @@ main(int argc, char **argv)
 		T(test_codec__rejects_nul_and_invalid_utf8),
 		T(test_codec__rejects_malformed_numbers_and_booleans),
 		T(test_codec__rejects_array_counts_beyond_the_payload),
+		T(test_codec__reads_arrays_written_in_blocks),
 		T(test_codec__random_bytes_never_crash),
 		T(test_codec__mutated_messages_never_crash),
 		T(test_codec__allocator_refuses_huge_allocations),
 		T(test_codec__newer_writer_with_extra_fields_decodes),
+		T(test_codec__writer_with_many_fields_decodes),
 		T(test_codec__reader_enum_default_takes_unknown_symbols),
 		T(test_codec__older_writer_takes_reader_defaults),
 		T(test_codec__v1_messages_decode_under_a_newer_reader),
