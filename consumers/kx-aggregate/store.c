@@ -2,13 +2,16 @@
  * PostgreSQL I/O for kx-aggregate.
  *
  * A batch is: resolve parties (own short transaction), then BEGIN; COPY the
- * batch's events into a staging table and insert the ones not seen before
- * (RETURNING tells which are new: the database is the deduplication
- * authority, also across instances); lock and load the touched entities;
- * fold; COPY the new entity rows, the deltas and the offset moves into
- * staging tables; then, in one multi-statement string sent without
- * waiting, move the offsets under the guard, upsert everything and
- * COMMIT. Staging tables are session temp tables emptied at commit, so
+ * batch's events straight into kx.events, whose key stays the
+ * deduplication authority, also across instances (on a key violation the
+ * batch starts again through a staging table, whose INSERT ... RETURNING
+ * says which are new); lock and load the touched entities; fold; COPY the
+ * new entity rows, the deltas and the offset moves into staging tables;
+ * then, in one multi-statement string sent without waiting, move the
+ * offsets under the guard, upsert everything and COMMIT. The history and
+ * the entity rows go in COPY's binary format (copybin.c), which spares the
+ * server parsing their uuids, timestamps and arrays; the small delta rows
+ * stay text. Staging tables are session temp tables emptied at commit, so
  * the session's jit=off and synchronous_commit=off are the only
  * per-connection settings (see docs/exactly-once.md for why the latter is
  * safe). The SQL text itself is built once, in store_sql.c.
@@ -29,6 +32,7 @@
 #include "kx/party.h"
 #include "kx/timeutil.h"
 #include "kx/validate.h"
+#include "copybin.h"
 #include "metrics.h"
 #include "store.h"
 #include "store_int.h"
@@ -504,36 +508,34 @@ copy_ts(struct kx_buf *b, int64_t us)
 	kx_buf_adds(b, ts);
 }
 
-/*
- * An array literal of validated codes (SDG targets, themes), as a COPY
- * text field. Each element is quoted; a quote or a backslash in it is
- * escaped with a backslash for the literal, and every backslash is then
- * doubled for COPY: a quote goes out as two backslashes and the quote, a
- * backslash as four backslashes. (Validation keeps control characters
- * out, so nothing else needs escaping.)
- */
+/* ---- COPY binary format (copybin.c) for the history and the entities ---- */
+
 static void
-copy_strarr(struct kx_buf *b, const char **v, size_t n)
+bin_ts(struct kx_buf *b, int64_t us)
 {
-	kx_buf_add(b, "{", 1);
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			kx_buf_add(b, ",", 1);
-		kx_buf_add(b, "\"", 1);
-		for (const char *s = v[i];;) {
-			size_t k = strcspn(s, "\"\\");
-			kx_buf_add(b, s, k);
-			s += k;
-			if (!*s)
-				break;
-			if (*s++ == '"')
-				kx_buf_add(b, "\\\\\"", 3);
-			else
-				kx_buf_add(b, "\\\\\\\\", 4);
-		}
-		kx_buf_add(b, "\"", 1);
+	if (us == NO_TIME)
+		copybin_null(b);
+	else
+		copybin_timestamptz(b, us);
+}
+
+/* An event id, validated 8-4-4-4-12 hex when it was decoded; anything
+ * else is a bug, which fails the batch rather than the COPY. */
+static int
+bin_uuid(struct kx_buf *b, const char *id)
+{
+	return copybin_uuid(b, id) ? KX_EINVAL : 0;
+}
+
+/* The id of an event that may not have happened (at == NO_TIME). */
+static int
+bin_opt_uuid(struct kx_buf *b, int64_t at, const char *id)
+{
+	if (at == NO_TIME) {
+		copybin_null(b);
+		return 0;
 	}
-	kx_buf_add(b, "}", 1);
+	return bin_uuid(b, id);
 }
 
 /*
@@ -618,6 +620,31 @@ copy_end(struct store *st, char *errbuf, size_t errlen)
 	if (!rc && st->copy_failed)
 		rc = db_fail(st, "COPY failed", errbuf, errlen);
 	return rc;
+}
+
+/* Ends a COPY the client gave up on: the server fails it, and with it the
+ * transaction. */
+static void
+copy_abort(struct store *st)
+{
+	PGconn *conn = st->ss->conn;
+	PGresult *res;
+
+	kx_buf_reset(&st->copy);
+	if (PQputCopyEnd(conn, "kx-aggregate gave up this COPY") != 1) {
+		PQfinish(conn);
+		st->ss->conn = NULL;
+		return;
+	}
+	while ((res = PQgetResult(conn))) {
+		ExecStatusType t = PQresultStatus(res);
+		PQclear(res);
+		if (t == PGRES_COPY_IN) {
+			PQfinish(conn);
+			st->ss->conn = NULL;
+			return;
+		}
+	}
 }
 
 /* ---- array literals as parameters ---- */
@@ -989,31 +1016,33 @@ copy_history(struct store *st, const char *table, struct msg *msgs,
 	*unique = false;
 	snprintf(sql, sizeof(sql),
 		 "COPY %s (event_id, entity, entity_id, event_type, "
-		 "occurred_at, programme, shard, kafka_offset) FROM STDIN",
+		 "occurred_at, programme, shard, kafka_offset) FROM STDIN "
+		 "(FORMAT binary)",
 		 table);
 	if (!(rows = copy_begin(st, sql, errbuf, errlen, &rc)))
 		return rc;
-	for (size_t i = 0; i < n; i++) {
+	copybin_header(rows);
+	for (size_t i = 0; i < n && !rc; i++) {
 		const struct kx_event *ev = msgs[i].ev;
 		if (!ev || msgs[i].dup)
 			continue;
-		kx_buf_adds(rows, ev->event_id);
-		kx_buf_add(rows, "\t", 1);
-		add_int(rows, fold_kind_of(ev->type));
-		kx_buf_add(rows, "\t", 1);
-		copy_text(rows, kx_event_entity_id(ev));
-		kx_buf_add(rows, "\t", 1);
-		kx_buf_adds(rows, kx_event_type_name(ev->type));
-		kx_buf_add(rows, "\t", 1);
-		copy_ts(rows, ev->occurred_at);
-		kx_buf_add(rows, "\t", 1);
-		kx_buf_adds(rows, kx_programme_name(ev->programme));
-		kx_buf_add(rows, "\t", 1);
-		add_int(rows, msgs[i].shard);
-		kx_buf_add(rows, "\t", 1);
-		add_int(rows, msgs[i].offset);
-		kx_buf_add(rows, "\n", 1);
+		copybin_row(rows, 8);
+		if ((rc = bin_uuid(rows, ev->event_id)))
+			snprintf(errbuf, errlen, "event '%s' is not a UUID",
+				 ev->event_id);
+		copybin_int2(rows, (int16_t)fold_kind_of(ev->type));
+		copybin_text(rows, kx_event_entity_id(ev));
+		copybin_text(rows, kx_event_type_name(ev->type));
+		copybin_timestamptz(rows, ev->occurred_at);
+		copybin_text(rows, kx_programme_name(ev->programme));
+		copybin_int4(rows, msgs[i].shard);
+		copybin_int8(rows, msgs[i].offset);
 		copy_row(st);
+	}
+	copybin_trailer(rows);
+	if (rc) {
+		copy_abort(st);
+		return rc;
 	}
 	rc = copy_end(st, errbuf, errlen);
 	*unique = rc && !strcmp(st->copy_state, UNIQUE_VIOLATION);
@@ -1385,160 +1414,149 @@ out:
 	return rc;
 }
 
-static void
+/* One entity's row of its kind's staging table, in kinds[].cols order. */
+static int
 copy_entity(struct kx_buf *b, const struct ent *e)
 {
 	const enum col *cols = kinds[e->kind].cols;
-	char tmp[32];
+	int n = 0, rc = 0;
 
-	for (int i = 0; cols[i] != C__END; i++) {
-		if (i)
-			kx_buf_add(b, "\t", 1);
+	while (cols[n] != C__END)
+		n++;
+	copybin_row(b, n);
+	for (int i = 0; cols[i] != C__END && !rc; i++) {
 		switch (cols[i]) {
 		case C_ID:
-			copy_text(b, e->id);
+			copybin_text(b, e->id);
 			break;
 		case C_SHARD:
-			add_int(b, e->shard);
+			copybin_int4(b, e->shard);
 			break;
 		case C_PROGRAMME:
-			copy_text(b, e->programme);
+			copybin_text(b, e->programme);
 			break;
 		case C_STATE:
-			copy_text(b, strchr(kx_event_type_name(e->type), '.') +
-					     1);
+			copybin_text(b, strchr(kx_event_type_name(e->type),
+					       '.') + 1);
 			break;
 		case C_SOURCE:
-			copy_text(b, e->source);
+			copybin_text(b, e->source);
 			break;
 		case C_GEO:
-			copy_text(b, e->geo_area);
+			copybin_text(b, e->geo_area);
 			break;
 		case C_COOP:
-			copy_text(b, e->cooperation_type);
+			copybin_text(b, e->cooperation_type);
 			break;
 		case C_PILOT:
-			add_int(b, e->pilot_projects);
+			copybin_int4(b, e->pilot_projects);
 			break;
 		case C_PAIRING_ID:
-			copy_text(b, e->pairing_id);
+			copybin_text(b, e->pairing_id);
 			break;
 		case C_VISIT_TYPE:
-			copy_text(b, e->visit_type);
+			copybin_text(b, e->visit_type);
 			break;
 		case C_FORMAT:
-			copy_text(b, e->format);
+			copybin_text(b, e->format);
 			break;
 		case C_START:
+			copybin_date(b, e->start_date);
+			break;
 		case C_END:
-			kx_date_format(cols[i] == C_START ? e->start_date
-							  : e->end_date,
-				       tmp, sizeof(tmp));
-			kx_buf_adds(b, tmp);
+			copybin_date(b, e->end_date);
 			break;
 		case C_PARTICIPANTS:
 			if (e->participants < 0)
-				kx_buf_adds(b, "\\N");
+				copybin_null(b);
 			else
-				add_int(b, e->participants);
+				copybin_int4(b, e->participants);
 			break;
 		case C_TITLE:
-			copy_text(b, e->title ? e->title : "");
+			copybin_text(b, e->title ? e->title : "");
 			break;
 		case C_PRODUCT:
-			copy_text(b, e->product_type ? e->product_type : "");
+			copybin_text(b, e->product_type ? e->product_type : "");
 			break;
 		case C_PRACTICE_ID:
-			copy_text(b, e->practice_id);
+			copybin_text(b, e->practice_id);
 			break;
 		case C_SDGS:
-			copy_strarr(b, e->sdgs, e->n_sdgs);
+			copybin_text_array(b, e->sdgs, e->n_sdgs);
 			break;
 		case C_GOALS: {
-			bool first = true;
-			kx_buf_add(b, "{", 1);
-			for (int g = 1; g <= 17; g++) {
-				if (!(e->goals & (1u << g)))
-					continue;
-				if (!first)
-					kx_buf_add(b, ",", 1);
-				add_int(b, g);
-				first = false;
-			}
-			kx_buf_add(b, "}", 1);
+			int16_t goals[17];
+			size_t k = 0;
+			for (int g = 1; g <= 17; g++)
+				if (e->goals & (1u << g))
+					goals[k++] = (int16_t)g;
+			copybin_int2_array(b, goals, k);
 			break;
 		}
 		case C_TARGETS:
-			copy_strarr(b, e->targets, e->n_targets);
+			copybin_text_array(b, e->targets, e->n_targets);
 			break;
 		case C_THEMES:
-			copy_strarr(b, e->themes, e->n_themes);
+			copybin_text_array(b, e->themes, e->n_themes);
 			break;
 		case C_PARTIES:
-			kx_buf_add(b, "{", 1);
-			for (size_t j = 0; j < e->n_parties; j++) {
-				if (j)
-					kx_buf_add(b, ",", 1);
-				add_int(b, e->party_ids[j]);
-			}
-			kx_buf_add(b, "}", 1);
+			copybin_int4_array(b, e->party_ids, e->n_parties);
 			break;
 		case C_LAST_AT:
-			copy_ts(b, e->last.at);
+			bin_ts(b, e->last.at);
 			break;
 		case C_LAST_ID:
-			kx_buf_adds(b, e->last.id);
+			rc = bin_uuid(b, e->last.id);
 			break;
 		case C_FIRST_AT:
-			copy_ts(b, e->first.at);
+			bin_ts(b, e->first.at);
 			break;
 		case C_FIRST_ID:
-			kx_buf_adds(b, e->first.at == NO_TIME ? "\\N"
-							      : e->first.id);
+			rc = bin_opt_uuid(b, e->first.at, e->first.id);
 			break;
 		case C_HELD_AT:
-			copy_ts(b, e->held.at);
+			bin_ts(b, e->held.at);
 			break;
 		case C_HELD_ID:
-			kx_buf_adds(b, e->held.at == NO_TIME ? "\\N"
-							     : e->held.id);
+			rc = bin_opt_uuid(b, e->held.at, e->held.id);
 			break;
 		case C_HELD_PARTICIPANTS:
 			if (e->held.at == NO_TIME)
-				kx_buf_adds(b, "\\N");
+				copybin_null(b);
 			else
-				add_int(b, e->held_participants);
+				copybin_int4(b, e->held_participants);
 			break;
 		case C_BUDGET:
 			if (e->budget_eur < 0)
-				kx_buf_adds(b, "\\N");
+				copybin_null(b);
 			else
-				add_int(b, e->budget_eur);
+				copybin_int8(b, e->budget_eur);
 			break;
 		case C_REPORT_URL:
-			copy_text(b, e->report_url);
+			copybin_text(b, e->report_url);
 			break;
 		case C_SEC_PUBLIC:
 		case C_SEC_PRIVATE:
 		case C_SEC_ACADEMIA:
 		case C_SEC_CIVIL:
 			if (!e->by_sector.present)
-				kx_buf_adds(b, "\\N");
+				copybin_null(b);
 			else
-				add_int(b, *sector_of((struct ent *)e,
-						      cols[i]));
+				copybin_int4(b, *sector_of((struct ent *)e,
+							   cols[i]));
 			break;
 		case C_FOLLOW_UP:
-			copy_text(b, e->follow_up ? e->follow_up : "none");
+			copybin_text(b, e->follow_up ? e->follow_up : "none");
 			break;
 		case C_URL:
-			copy_text(b, e->url);
+			copybin_text(b, e->url);
 			break;
 		default:
+			copybin_null(b);
 			break;
 		}
 	}
-	kx_buf_add(b, "\n", 1);
+	return rc;
 }
 
 static int
@@ -1565,16 +1583,25 @@ write_entities(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 					      c == kinds[k].cols ? "" : ", ",
 					      name);
 		}
-		snprintf(sql + n, sizeof(sql) - n, ") FROM STDIN");
+		snprintf(sql + n, sizeof(sql) - n,
+			 ") FROM STDIN (FORMAT binary)");
 		if (!(rows = copy_begin(st, sql, errbuf, errlen, &rc)))
 			break;
-		for (struct ent *e = f->dirty; e; e = e->next_dirty) {
+		copybin_header(rows);
+		for (struct ent *e = f->dirty; e && !rc; e = e->next_dirty) {
 			if (e->kind != (enum ent_kind)k)
 				continue;
-			copy_entity(rows, e);
+			if ((rc = copy_entity(rows, e)))
+				snprintf(errbuf, errlen,
+					 "%s '%s': an event id is not a UUID",
+					 fold_kind_name(e->kind), e->id);
 			copy_row(st);
 		}
-		rc = copy_end(st, errbuf, errlen);
+		copybin_trailer(rows);
+		if (rc)
+			copy_abort(st);
+		else
+			rc = copy_end(st, errbuf, errlen);
 	}
 	return rc;
 }
