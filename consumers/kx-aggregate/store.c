@@ -1760,7 +1760,7 @@ write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 	     size_t n, char *errbuf, size_t errlen)
 {
 	const struct party_delta **sorted;
-	size_t n_sorted = 0;
+	size_t n_sorted = 0, r;
 	struct kx_buf *b;
 	int rc;
 
@@ -1818,7 +1818,10 @@ write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 			sorted[n_sorted++] = d;
 	}
 	qsort(sorted, n_sorted, sizeof(*sorted), party_delta_cmp);
-	if (!(b = copy_begin(st,
+	/* A staging table is empty unless copied into (ON COMMIT DELETE
+	 * ROWS), so an empty COPY, two round trips, is skipped. */
+	if (n_sorted &&
+	    !(b = copy_begin(st,
 			     "COPY s_party (cell_id, party_id, shard, refs) "
 			     "FROM STDIN",
 			     errbuf, errlen, &rc)))
@@ -1835,10 +1838,11 @@ write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 		kx_buf_add(b, "\n", 1);
 		copy_row(st);
 	}
-	if ((rc = copy_end(st, errbuf, errlen)))
+	if (n_sorted && (rc = copy_end(st, errbuf, errlen)))
 		return rc;
 
-	if (!(b = copy_begin(st, "COPY s_month FROM STDIN", errbuf, errlen,
+	if (f->months.len &&
+	    !(b = copy_begin(st, "COPY s_month FROM STDIN", errbuf, errlen,
 			     &rc)))
 		return rc;
 	for (size_t i = 0; i < f->months.cap; i++) {
@@ -1853,13 +1857,17 @@ write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 			    (long long)d->m[3]);
 		copy_row(st);
 	}
-	if ((rc = copy_end(st, errbuf, errlen)))
+	if (f->months.len && (rc = copy_end(st, errbuf, errlen)))
 		return rc;
 
+	for (r = 0; r < n && msgs[r].ev; r++)
+		;
+	if (r == n)
+		return 0; /* nothing rejected */
 	if (!(b = copy_begin(st, "COPY s_reject FROM STDIN", errbuf, errlen,
 			     &rc)))
 		return rc;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = r; i < n; i++) {
 		if (msgs[i].ev)
 			continue;
 		copy_text(b, st->group);
