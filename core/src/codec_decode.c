@@ -287,6 +287,9 @@ skip_value(const struct dctx *d, const struct wnode *n, const uint8_t **p,
 	size_t len;
 	int64_t v;
 
+	/* depth counts records and arrays as the walk does, which allows
+	 * no deeper nesting: this only bounds the stack should the two ever
+	 * disagree. */
 	if (depth > MAX_DEPTH + 1)
 		return -1;
 	switch (n->type) {
@@ -315,7 +318,8 @@ skip_value(const struct dctx *d, const struct wnode *n, const uint8_t **p,
 	case W_UNION:
 		if (read_long(d, p, &v) || v < 0 || (uint64_t)v >= n->n)
 			return -1;
-		return skip_value(d, n->kids[v], p, depth + 1);
+		/* A union's value is one level with it, as in the walk. */
+		return skip_value(d, n->kids[v], p, depth);
 	case W_ARRAY:
 	case W_MAP:
 		for (;;) {

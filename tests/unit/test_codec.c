@@ -310,7 +310,7 @@ raw_pairing(struct raw *r, const struct raw_opts *o)
 	if (o->sdg_blocks) {
 		/* A negative count is followed by the block's size in bytes. */
 		raw_long(r, -2);
-		raw_long(r, 10);
+		raw_long(r, 11); /* "11.6" and "7.2.1": 5 + 6 bytes */
 		raw_str(r, "11.6");
 		raw_str(r, "7.2.1");
 		raw_long(r, 1);
@@ -1467,6 +1467,46 @@ test_codec__writer_with_many_fields_decodes(void **state)
 	kx_buf_release(&schema);
 }
 
+/* A registry schema may be recursive: a record reached through a union
+ * of itself, nested as deep as the walk allows, is skipped whole. */
+static void
+test_codec__writer_with_a_recursive_record_decodes(void **state)
+{
+	struct fx *fx = *state;
+	struct kx_buf schema = KX_BUF_INIT;
+	struct avro_msg m;
+	struct kx_event ev;
+	avro_value_t v, next, node;
+
+	kx_buf_add(&schema, pairing_v2, sizeof(pairing_v2) - 3);
+	kx_buf_adds(&schema,
+		    ",{\"name\":\"tree\",\"type\":{\"type\":\"record\","
+		    "\"name\":\"Node\",\"fields\":[{\"name\":\"next\","
+		    "\"type\":[\"null\",\"Node\"],\"default\":null}]}}]}");
+	assert_int_equal(kx_codec_add_schema(fx->c, 9107, KX_FAMILY_PAIRING,
+					     schema.data, fx->err,
+					     sizeof(fx->err)),
+			 0);
+	avro_msg_init(&m, schema.data);
+	fill_v2(&m, "cluster");
+	/* 25 nodes: the walk counts 26 levels with the event, under 32. */
+	v = field(&m.rec, "tree");
+	for (int i = 0; i < 24; i++) {
+		assert_int_equal(avro_value_get_by_name(&v, "next", &next, NULL),
+				 0);
+		assert_int_equal(avro_value_set_branch(&next, 1, &node), 0);
+		v = node;
+	}
+	assert_int_equal(avro_value_get_by_name(&v, "next", &next, NULL), 0);
+	assert_int_equal(avro_value_set_branch(&next, 0, &node), 0);
+	avro_msg_frame(&m, 9107, &fx->buf);
+	assert_int_equal(decode(fx, fx->buf.data, fx->buf.len, &ev), 0);
+	assert_int_equal(ev.u.pairing.n_members, 2);
+	assert_int_equal(ev.u.pairing.pilot_projects, 3);
+	avro_msg_release(&m);
+	kx_buf_release(&schema);
+}
+
 static void
 test_codec__reader_enum_default_takes_unknown_symbols(void **state)
 {
@@ -2340,6 +2380,7 @@ main(int argc, char **argv)
 		T(test_codec__allocator_refuses_huge_allocations),
 		T(test_codec__newer_writer_with_extra_fields_decodes),
 		T(test_codec__writer_with_many_fields_decodes),
+		T(test_codec__writer_with_a_recursive_record_decodes),
 		T(test_codec__reader_enum_default_takes_unknown_symbols),
 		T(test_codec__older_writer_takes_reader_defaults),
 		T(test_codec__v1_messages_decode_under_a_newer_reader),
