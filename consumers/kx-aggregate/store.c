@@ -583,20 +583,28 @@ copy_row(struct store *st)
 		copy_put(st);
 }
 
-/* Ends the COPY. On failure st->copy_state holds the SQLSTATE, if the
- * server gave one. */
+/*
+ * Ends the COPY: sends the rest of the rows, or with give_up set drops
+ * them and has the server fail the COPY with that message (and with it
+ * the transaction). On failure st->copy_state holds the SQLSTATE, if the
+ * server gave one.
+ */
 static int
-copy_end(struct store *st, char *errbuf, size_t errlen)
+copy_finish(struct store *st, const char *give_up, char *errbuf,
+	    size_t errlen)
 {
 	PGconn *conn = st->ss->conn;
 	PGresult *res;
 	int rc = 0;
 
 	st->copy_state[0] = '\0';
-	copy_put(st);
+	if (give_up)
+		kx_buf_reset(&st->copy);
+	else
+		copy_put(st);
 	/* Even when the rows could not all be sent, the server's error, if
 	 * it sent one, is read below: it says why. */
-	if (!st->copy_failed && PQputCopyEnd(conn, NULL) != 1)
+	if (!st->copy_failed && PQputCopyEnd(conn, give_up) != 1)
 		st->copy_failed = 1;
 	while ((res = PQgetResult(conn))) {
 		ExecStatusType t = PQresultStatus(res);
@@ -622,29 +630,20 @@ copy_end(struct store *st, char *errbuf, size_t errlen)
 	return rc;
 }
 
-/* Ends a COPY the client gave up on: the server fails it, and with it the
- * transaction. */
+static int
+copy_end(struct store *st, char *errbuf, size_t errlen)
+{
+	return copy_finish(st, NULL, errbuf, errlen);
+}
+
+/* Ends a COPY the client gave up on, keeping the caller's error text. */
 static void
 copy_abort(struct store *st)
 {
-	PGconn *conn = st->ss->conn;
-	PGresult *res;
+	char ignored[256];
 
-	kx_buf_reset(&st->copy);
-	if (PQputCopyEnd(conn, "kx-aggregate gave up this COPY") != 1) {
-		PQfinish(conn);
-		st->ss->conn = NULL;
-		return;
-	}
-	while ((res = PQgetResult(conn))) {
-		ExecStatusType t = PQresultStatus(res);
-		PQclear(res);
-		if (t == PGRES_COPY_IN) {
-			PQfinish(conn);
-			st->ss->conn = NULL;
-			return;
-		}
-	}
+	copy_finish(st, "kx-aggregate gave up this COPY", ignored,
+		    sizeof(ignored));
 }
 
 /* ---- array literals as parameters ---- */
@@ -1416,14 +1415,12 @@ out:
 
 /* One entity's row of its kind's staging table, in kinds[].cols order. */
 static int
-copy_entity(struct kx_buf *b, const struct ent *e)
+copy_entity(struct kx_buf *b, const struct ent *e, int n_cols)
 {
 	const enum col *cols = kinds[e->kind].cols;
-	int n = 0, rc = 0;
+	int rc = 0;
 
-	while (cols[n] != C__END)
-		n++;
-	copybin_row(b, n);
+	copybin_row(b, n_cols);
 	for (int i = 0; cols[i] != C__END && !rc; i++) {
 		switch (cols[i]) {
 		case C_ID:
@@ -1569,6 +1566,7 @@ write_entities(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 	 * each. A kind with none is not copied. */
 	for (int k = 0; k < ENT__COUNT && !rc; k++) {
 		struct kx_buf *rows = NULL;
+		int n_cols = 0;
 		size_t n;
 		for (struct ent *e = f->dirty; e && !rows; e = e->next_dirty)
 			if (e->kind == (enum ent_kind)k)
@@ -1580,8 +1578,7 @@ write_entities(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 		for (const enum col *c = kinds[k].cols; *c != C__END; c++) {
 			col_name(k, *c, name, sizeof(name));
 			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%s",
-					      c == kinds[k].cols ? "" : ", ",
-					      name);
+					      n_cols++ ? ", " : "", name);
 		}
 		snprintf(sql + n, sizeof(sql) - n,
 			 ") FROM STDIN (FORMAT binary)");
@@ -1591,7 +1588,7 @@ write_entities(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 		for (struct ent *e = f->dirty; e && !rc; e = e->next_dirty) {
 			if (e->kind != (enum ent_kind)k)
 				continue;
-			if ((rc = copy_entity(rows, e)))
+			if ((rc = copy_entity(rows, e, n_cols)))
 				snprintf(errbuf, errlen,
 					 "%s '%s': an event id is not a UUID",
 					 fold_kind_name(e->kind), e->id);

@@ -224,25 +224,6 @@ store_enum(const struct dctx *d, const struct mfield *f, const struct slot *s,
  * can only ever refuse a message.
  */
 
-/* Reads one zig-zag varint at *p. */
-static int
-read_long(const struct dctx *d, const uint8_t **p, int64_t *out)
-{
-	const uint8_t *q = *p;
-	uint64_t v = 0;
-
-	for (int shift = 0; shift < 70 && q < d->end; shift += 7) {
-		uint8_t b = *q++;
-		v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-			*p = q;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 /* Reads a string or bytes at *p: its length, then that many bytes. */
 static int
 read_bytes(const struct dctx *d, const uint8_t **p, const char **s,
@@ -250,7 +231,8 @@ read_bytes(const struct dctx *d, const uint8_t **p, const char **s,
 {
 	int64_t n;
 
-	if (read_long(d, p, &n) || n < 0 || (uint64_t)n > (size_t)(d->end - *p))
+	if (kx__codec_varint(p, d->end, &n) || n < 0 ||
+	    (uint64_t)n > (size_t)(d->end - *p))
 		return -1;
 	*s = (const char *)*p;
 	*len = (size_t)n;
@@ -268,78 +250,30 @@ read_block(const struct dctx *d, const uint8_t **p, int64_t *count)
 {
 	int64_t bytes;
 
-	if (read_long(d, p, count))
+	if (kx__codec_varint(p, d->end, count))
 		return -1;
 	if (*count < 0) {
-		if (*count == INT64_MIN || read_long(d, p, &bytes))
+		if (*count == INT64_MIN || kx__codec_varint(p, d->end, &bytes))
 			return -1;
 		*count = -*count;
 	}
 	return 0;
 }
 
-/* Moves *p past one value of writer type n. */
-static int
-skip_value(const struct dctx *d, const struct wnode *n, const uint8_t **p,
-	   int depth)
+/*
+ * A walker that moves *p past values of the checked payload: the walk
+ * itself, without error texts (it cannot fail on bytes it passed).
+ */
+static void
+skipper_init(struct walker *w, const struct dctx *d, const uint8_t *p)
 {
-	const char *s;
-	size_t len;
-	int64_t v;
-
-	/* depth counts records and arrays as the walk does, which allows
-	 * no deeper nesting: this only bounds the stack should the two ever
-	 * disagree. */
-	if (depth > MAX_DEPTH + 1)
-		return -1;
-	switch (n->type) {
-	case W_NULL:
-		return 0;
-	case W_BOOL:
-		if (*p == d->end)
-			return -1;
-		(*p)++;
-		return 0;
-	case W_INT:
-	case W_LONG:
-	case W_ENUM:
-		return read_long(d, p, &v);
-	case W_FLOAT:
-	case W_DOUBLE:
-	case W_FIXED:
-		len = n->type == W_FLOAT ? 4 : n->type == W_DOUBLE ? 8 : n->n;
-		if (len > (size_t)(d->end - *p))
-			return -1;
-		*p += len;
-		return 0;
-	case W_BYTES:
-	case W_STRING:
-		return read_bytes(d, p, &s, &len);
-	case W_UNION:
-		if (read_long(d, p, &v) || v < 0 || (uint64_t)v >= n->n)
-			return -1;
-		/* A union's value is one level with it, as in the walk. */
-		return skip_value(d, n->kids[v], p, depth);
-	case W_ARRAY:
-	case W_MAP:
-		for (;;) {
-			if (read_block(d, p, &v))
-				return -1;
-			if (v == 0)
-				return 0;
-			for (int64_t i = 0; i < v; i++)
-				if ((n->type == W_MAP &&
-				     read_bytes(d, p, &s, &len)) ||
-				    skip_value(d, n->kids[0], p, depth + 1))
-					return -1;
-		}
-	case W_RECORD:
-		for (size_t i = 0; i < n->n; i++)
-			if (skip_value(d, n->kids[i], p, depth + 1))
-				return -1;
-		return 0;
-	}
-	return -1;
+	w->p = p;
+	w->end = d->end;
+	w->depth = 0;
+	w->name[0] = NULL;
+	w->idx[0] = -1;
+	w->errbuf = NULL;
+	w->errlen = 0;
 }
 
 static int
@@ -389,14 +323,17 @@ decode_array(struct dctx *d, const struct mfield *f, const struct slot *s,
 
 	/* Count first, so the array is allocated once. */
 	for (;;) {
+		struct walker w;
 		if (read_block(d, &p, &count))
 			return unreadable(d, f->name, -1);
 		if (count == 0)
 			break;
 		n += (size_t)count;
+		skipper_init(&w, d, p);
 		for (int64_t k = 0; k < count; k++)
-			if (skip_value(d, item, &p, 0))
+			if (kx__codec_walk(&w, item))
 				return unreadable(d, f->name, -1);
+		p = w.p;
 	}
 	if (n && !(arr = kx_arena_calloc(d->arena, n, esz)))
 		return dfail(d, KX_ENOMEM, f->name, -1,
@@ -444,7 +381,7 @@ decode_value(struct dctx *d, const struct mfield *f, const struct slot *s,
 	case M_TYPE:
 	case M_ENUM:
 		/* The walk checked that an int is in range. */
-		if (read_long(d, &p, &v))
+		if (kx__codec_varint(&p, d->end, &v))
 			return unreadable(d, f->name, -1);
 		if (f->kind == M_LONG)
 			*(int64_t *)dst = v;
@@ -631,7 +568,7 @@ find_value(const struct dctx *d, const struct mfield *f, const struct slot *s,
 		*v = p;
 		return PRESENT;
 	}
-	if (read_long(d, &p, &b))
+	if (kx__codec_varint(&p, d->end, &b))
 		return unreadable(d, f->name, -1);
 	if (b == s->value_branch) {
 		*v = p;
@@ -659,15 +596,19 @@ static int
 fields_find(const struct dctx *d, const struct wnode *rec, const uint8_t **p,
 	    struct fields *fs)
 {
+	struct walker w;
+
 	fs->at = fs->stack;
 	if (rec->n > STACK_FIELDS && !(fs->at = malloc(rec->n * sizeof(*fs->at))))
 		return dfail(d, KX_ENOMEM, d->parent ? d->parent : "event", -1,
 			     "cannot be read: out of memory");
+	skipper_init(&w, d, *p);
 	for (size_t j = 0; j < rec->n; j++) {
-		fs->at[j] = *p;
-		if (skip_value(d, rec->kids[j], p, 0))
+		fs->at[j] = w.p;
+		if (kx__codec_walk(&w, rec->kids[j]))
 			return unreadable(d, rec->names[j], -1);
 	}
+	*p = w.p;
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "kx/codec.h"
+#include "kx/err.h"
 #include "kx/event.h"
 
 #define HEADER_LEN 5
@@ -90,6 +91,30 @@ struct walker {
 };
 
 int kx__codec_walk(struct walker *w, const struct wnode *n);
+
+/*
+ * Reads the zig-zag varint at *p, never past end, and moves *p past it.
+ * Returns 0, KX_ETRUNCATED when the bytes end inside it, or KX_EAVRO when
+ * it runs longer than 10 bytes. The walk and the decoder both read with it.
+ */
+static inline int
+kx__codec_varint(const uint8_t **p, const uint8_t *end, int64_t *out)
+{
+	uint64_t v = 0;
+
+	for (int shift = 0; shift < 70; shift += 7) {
+		uint8_t b;
+		if (*p == end)
+			return KX_ETRUNCATED;
+		b = *(*p)++;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+			return 0;
+		}
+	}
+	return KX_EAVRO;
+}
 
 /* ------------------------------------------------------------------------
  * The event model (codec_model.c)

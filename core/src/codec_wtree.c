@@ -286,21 +286,15 @@ walk_fail(struct walker *w, int rc, const char *fmt, ...)
 static int
 walk_long(struct walker *w, int64_t *out)
 {
-	uint64_t v = 0;
-
-	for (int shift = 0; shift < 70; shift += 7) {
-		uint8_t b;
-		if (w->p == w->end)
-			return walk_fail(w, KX_ETRUNCATED,
-					 "payload ends inside a number");
-		b = *w->p++;
-		v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-			return 0;
-		}
+	switch (kx__codec_varint(&w->p, w->end, out)) {
+	case 0:
+		return 0;
+	case KX_ETRUNCATED:
+		return walk_fail(w, KX_ETRUNCATED,
+				 "payload ends inside a number");
+	default:
+		return walk_fail(w, KX_EAVRO, "varint longer than 10 bytes");
 	}
-	return walk_fail(w, KX_EAVRO, "varint longer than 10 bytes");
 }
 
 static int

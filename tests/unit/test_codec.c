@@ -1423,31 +1423,48 @@ test_codec__newer_writer_with_extra_fields_decodes(void **state)
 	avro_msg_release(&m);
 }
 
+/*
+ * Registers id as pairing_v2 with the fields of extra (JSON, each after a
+ * comma) added at its end, and starts m on that schema, filled by
+ * fill_v2().
+ */
+static void
+add_v2_with(struct fx *fx, int32_t id, const char *extra, struct avro_msg *m)
+{
+	struct kx_buf schema = KX_BUF_INIT;
+
+	/* pairing_v2 ends in "]}". */
+	kx_buf_add(&schema, pairing_v2, sizeof(pairing_v2) - 3);
+	kx_buf_adds(&schema, extra);
+	kx_buf_adds(&schema, "]}");
+	assert_int_equal(kx_codec_add_schema(fx->c, id, KX_FAMILY_PAIRING,
+					     schema.data, fx->err,
+					     sizeof(fx->err)),
+			 0);
+	avro_msg_init(m, schema.data);
+	fill_v2(m, "cluster");
+	kx_buf_release(&schema);
+}
+
 /* A writer record of more fields than the decoder finds on its stack (64)
  * decodes the same, the extra ones skipped. */
 static void
 test_codec__writer_with_many_fields_decodes(void **state)
 {
 	struct fx *fx = *state;
-	struct kx_buf schema = KX_BUF_INIT;
+	struct kx_buf extra = KX_BUF_INIT;
 	struct avro_msg m;
 	struct kx_event ev;
 	avro_value_t v;
 
-	/* pairing_v2 ends in "]}": add 80 longs and strings before it. */
-	kx_buf_add(&schema, pairing_v2, sizeof(pairing_v2) - 3);
+	/* 80 longs and strings. */
 	for (int i = 0; i < 40; i++)
-		kx_buf_addf(&schema,
+		kx_buf_addf(&extra,
 			    ",{\"name\":\"n%d\",\"type\":\"long\"},"
 			    "{\"name\":\"s%d\",\"type\":\"string\"}",
 			    i, i);
-	kx_buf_adds(&schema, "]}");
-	assert_int_equal(kx_codec_add_schema(fx->c, 9106, KX_FAMILY_PAIRING,
-					     schema.data, fx->err,
-					     sizeof(fx->err)),
-			 0);
-	avro_msg_init(&m, schema.data);
-	fill_v2(&m, "cluster");
+	add_v2_with(fx, 9106, extra.data, &m);
+	kx_buf_release(&extra);
 	for (int i = 0; i < 40; i++) {
 		char name[8];
 		snprintf(name, sizeof(name), "n%d", i);
@@ -1464,7 +1481,6 @@ test_codec__writer_with_many_fields_decodes(void **state)
 	assert_string_equal(ev.u.pairing.members[0].name, "Київ");
 	assert_int_equal(ev.u.pairing.pilot_projects, 3);
 	avro_msg_release(&m);
-	kx_buf_release(&schema);
 }
 
 /* A registry schema may be recursive: a record reached through a union
@@ -1473,22 +1489,15 @@ static void
 test_codec__writer_with_a_recursive_record_decodes(void **state)
 {
 	struct fx *fx = *state;
-	struct kx_buf schema = KX_BUF_INIT;
 	struct avro_msg m;
 	struct kx_event ev;
 	avro_value_t v, next, node;
 
-	kx_buf_add(&schema, pairing_v2, sizeof(pairing_v2) - 3);
-	kx_buf_adds(&schema,
+	add_v2_with(fx, 9107,
 		    ",{\"name\":\"tree\",\"type\":{\"type\":\"record\","
 		    "\"name\":\"Node\",\"fields\":[{\"name\":\"next\","
-		    "\"type\":[\"null\",\"Node\"],\"default\":null}]}}]}");
-	assert_int_equal(kx_codec_add_schema(fx->c, 9107, KX_FAMILY_PAIRING,
-					     schema.data, fx->err,
-					     sizeof(fx->err)),
-			 0);
-	avro_msg_init(&m, schema.data);
-	fill_v2(&m, "cluster");
+		    "\"type\":[\"null\",\"Node\"],\"default\":null}]}}",
+		    &m);
 	/* 25 nodes: the walk counts 26 levels with the event, under 32. */
 	v = field(&m.rec, "tree");
 	for (int i = 0; i < 24; i++) {
@@ -1504,7 +1513,6 @@ test_codec__writer_with_a_recursive_record_decodes(void **state)
 	assert_int_equal(ev.u.pairing.n_members, 2);
 	assert_int_equal(ev.u.pairing.pilot_projects, 3);
 	avro_msg_release(&m);
-	kx_buf_release(&schema);
 }
 
 static void
