@@ -447,7 +447,7 @@ encode_value(struct ectx *e, const struct mfield *f, const struct slot *s,
 								     : 0;
 	case M_TYPE:
 	case M_ENUM: {
-		int sym;
+		int sym = 0;
 		if ((rc = check_enum(e, f, s, *(const int *)src, &sym)))
 			return rc;
 		return avro_value_set_enum(v, sym) ? KX_EAVRO : 0;
@@ -654,7 +654,7 @@ put_bytes(struct ectx *e, const void *data, size_t n)
 static int
 put_text(struct ectx *e, const struct mfield *f, long idx, const char *s)
 {
-	size_t len;
+	size_t len = 0; /* set on success; 0 quiets GCC's -O3 flow analysis */
 	int rc;
 
 	if ((rc = check_out_text(e, f, idx, s, &len)))
@@ -715,7 +715,7 @@ put_value(struct ectx *e, const struct mfield *f, const struct slot *s,
 		return 0;
 	case M_TYPE:
 	case M_ENUM: {
-		int sym;
+		int sym = 0;
 		if ((rc = check_enum(e, f, s, *(const int *)src, &sym)))
 			return rc;
 		return put_long(e, sym);
@@ -803,7 +803,7 @@ kx_codec_encode(struct kx_codec *c, const struct kx_event *ev, int32_t id,
 	struct wschema *ws;
 	struct ectx e;
 	size_t start = out->len;
-	int rc, shape;
+	int rc, shape = 0;
 
 	if ((rc = encode_prepare(c, ev, id, out, &e, &ws, &shape, errbuf,
 				 errlen)))
@@ -834,7 +834,7 @@ kx__codec_encode_generic(struct kx_codec *c, const struct kx_event *ev,
 	struct wschema *ws;
 	struct ectx e;
 	size_t start = out->len, need = HEADER_LEN + 1024;
-	int rc, shape;
+	int rc, shape = 0;
 
 	if ((rc = encode_prepare(c, ev, id, out, &e, &ws, &shape, errbuf,
 				 errlen)))

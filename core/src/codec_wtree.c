@@ -300,7 +300,7 @@ walk_long(struct walker *w, int64_t *out)
 static int
 walk_len(struct walker *w, const char *what)
 {
-	int64_t len;
+	int64_t len = 0; /* set on success; 0 quiets GCC's -O3 flow analysis */
 	int rc = walk_long(w, &len);
 
 	if (rc)
@@ -323,7 +323,7 @@ walk_items(struct walker *w, const struct wnode *n)
 	/* A map entry also carries its key, at least one byte. */
 	size_t per_item = item->min_size + (n->type == W_MAP);
 	uint64_t total = 0;
-	int64_t count, bytes;
+	int64_t count = 0, bytes; /* count: as len in walk_len() */
 	int rc;
 
 	if (w->depth >= MAX_DEPTH)
@@ -369,7 +369,7 @@ walk_items(struct walker *w, const struct wnode *n)
 int
 kx__codec_walk(struct walker *w, const struct wnode *n)
 {
-	int64_t v;
+	int64_t v = 0; /* as len in walk_len() */
 	int rc;
 
 	switch (n->type) {

@@ -103,22 +103,24 @@ primitive(const char *s)
 	return K_BAD;
 }
 
-/* Splits a type's name into its full name and namespace. */
-static void
+/* Splits a type's name into its full name and namespace. False when
+ * either is longer than NAME_LEN - 1 bytes: such a schema is refused,
+ * not compared by a cut name. */
+static bool
 name_parts(const char *name, const char *own_ns, const char *ns, char *full,
 	   char *out_ns)
 {
 	const char *dot = strrchr(name, '.');
 
-	if (dot) {
-		snprintf(full, NAME_LEN, "%s", name);
-		snprintf(out_ns, NAME_LEN, "%.*s", (int)(dot - name), name);
-		return;
-	}
+	if (dot)
+		return snprintf(full, NAME_LEN, "%s", name) < NAME_LEN &&
+		       snprintf(out_ns, NAME_LEN, "%.*s", (int)(dot - name),
+				name) < NAME_LEN;
 	if (own_ns)
 		ns = own_ns;
-	snprintf(out_ns, NAME_LEN, "%s", ns ? ns : "");
-	snprintf(full, NAME_LEN, "%s%s%s", out_ns, *out_ns ? "." : "", name);
+	return snprintf(out_ns, NAME_LEN, "%s", ns ? ns : "") < NAME_LEN &&
+	       snprintf(full, NAME_LEN, "%s%s%s", out_ns, *out_ns ? "." : "",
+			name) < NAME_LEN;
 }
 
 /* Records every named type of s (at namespace ns) in side->names. */
@@ -146,9 +148,11 @@ collect(struct side *sd, json_t *s, const char *ns, int depth)
 		return collect(sd, json_object_get(s, "type"), ns, depth + 1);
 	if (name && (!strcmp(type, "record") || !strcmp(type, "error") ||
 		     !strcmp(type, "enum") || !strcmp(type, "fixed"))) {
-		name_parts(name,
-			   json_string_value(json_object_get(s, "namespace")),
-			   ns, full, own);
+		if (!name_parts(name,
+				json_string_value(
+					json_object_get(s, "namespace")),
+				ns, full, own))
+			return KX_EINVAL;
 		json_object_set(sd->names, full, s);
 		json_object_set_new(sd->ns_of, full, json_string(own));
 		ns = own;
@@ -217,9 +221,11 @@ plain(const struct side *sd, json_t *s, const char *ns, struct node *n,
 			n->kind = K_BAD;
 			return;
 		}
-		name_parts(name,
-			   json_string_value(json_object_get(s, "namespace")),
-			   ns, n->full, n->ns);
+		if (!name_parts(name,
+				json_string_value(
+					json_object_get(s, "namespace")),
+				ns, n->full, n->ns))
+			n->kind = K_BAD;
 	}
 }
 
