@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "copybin.h"
+#include "kx/validate.h"
 
 /* Days and microseconds from 1970-01-01 to 2000-01-01. */
 #define PG_EPOCH_DAYS 10957
@@ -104,41 +105,22 @@ copybin_text(struct kx_buf *b, const char *s)
 	kx_buf_add(b, s, n);
 }
 
-static int
-hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 copybin_uuid(struct kx_buf *b, const char *s)
 {
 	unsigned char u[16];
-	size_t k = 0;
 
-	for (size_t i = 0; i < 36; i++) {
-		int hi, lo;
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return -1;
-			continue;
-		}
-		if ((hi = hex(s[i])) < 0 || (lo = hex(s[i + 1])) < 0)
-			return -1;
-		u[k++] = (unsigned char)(hi << 4 | lo);
-		i++;
-	}
-	if (s[36] != '\0')
+	if (kx_uuid_parse(s, u))
 		return -1;
+	copybin_uuid_bytes(b, u);
+	return 0;
+}
+
+void
+copybin_uuid_bytes(struct kx_buf *b, const unsigned char u[16])
+{
 	put32(b, 16);
 	kx_buf_add(b, u, 16);
-	return 0;
 }
 
 void

@@ -32,6 +32,8 @@ void copybin_text(struct kx_buf *b, const char *s);
 /* A uuid from its 8-4-4-4-12 hex form; returns -1 (writing nothing) if s
  * is not in that form. */
 int copybin_uuid(struct kx_buf *b, const char *s);
+/* A uuid from its 16 bytes. */
+void copybin_uuid_bytes(struct kx_buf *b, const unsigned char u[16]);
 /* A timestamptz from microseconds since 1970-01-01 UTC. */
 void copybin_timestamptz(struct kx_buf *b, int64_t us);
 /* A date from days since 1970-01-01. */

@@ -205,11 +205,17 @@ bounded_len(const char *s, size_t max)
 	return end ? (size_t)(end - s) : max;
 }
 
-static bool
-is_hex(char c)
+
+static int
+hex_value(char c)
 {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	       (c >= 'A' && c <= 'F');
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
 bool
@@ -219,11 +225,36 @@ kx_uuid_valid(const char *s)
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (s[i] != '-')
 				return false;
-		} else if (!is_hex(s[i])) {
+		} else if (hex_value(s[i]) < 0) {
 			return false;
 		}
 	}
 	return s[36] == '\0';
+}
+
+int
+kx_uuid_parse(const char *s, unsigned char out[16])
+{
+	/* Where each byte's two digits start in the 8-4-4-4-12 form. */
+	static const unsigned char at[16] = {0,	 2,  4,	 6,  9,	 11, 14, 16,
+					     19, 21, 24, 26, 28, 30, 32, 34};
+	unsigned char u[16];
+
+	/* In order, so that nothing past a short string's end is read. */
+	for (int i = 0; i < 16; i++) {
+		int hi, lo;
+		if ((i == 4 || i == 6 || i == 8 || i == 10) &&
+		    s[at[i] - 1] != '-')
+			return -1;
+		if ((hi = hex_value(s[at[i]])) < 0 ||
+		    (lo = hex_value(s[at[i] + 1])) < 0)
+			return -1;
+		u[i] = (unsigned char)(hi << 4 | lo);
+	}
+	if (s[36] != '\0')
+		return -1;
+	memcpy(out, u, sizeof(u));
+	return 0;
 }
 
 /*

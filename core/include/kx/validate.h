@@ -31,6 +31,10 @@ int kx_sdg_parse(const char *code, int *goal, char *target, char *errbuf,
 /* True for an RFC 4122 textual UUID, any version, any case. */
 bool kx_uuid_valid(const char *s);
 
+/* Reads such a UUID into its 16 bytes; returns 0, or -1 (out untouched)
+ * when s is not one. */
+int kx_uuid_parse(const char *s, unsigned char out[16]);
+
 /* True for an assigned ISO 3166-1 alpha-2 code (upper case) or XK. */
 bool kx_country_valid(const char *cc);
 
