@@ -15,6 +15,7 @@
 #include "fold.h"
 #include "kx/err.h"
 #include "kx/timeutil.h"
+#include "kx/validate.h"
 
 const char *const measure_columns[M__COUNT] = {
 #define MEASURE_NAME(id, col) col,
@@ -29,6 +30,7 @@ void
 fold_init(struct fold *f)
 {
 	kx_arena_init(&f->arena);
+	kx_arena_init(&f->work);
 	kx_hash_init(&f->ents);
 	kx_hash_init(&f->cells);
 	kx_hash_init(&f->parties);
@@ -38,6 +40,10 @@ fold_init(struct fold *f)
 	f->dirty = NULL;
 	f->cellbuf = NULL;
 	f->cellbuf_cap = 0;
+	f->ids = NULL;
+	f->ids_cap = 0;
+	kx_hash_init(&f->interned);
+	kx_arena_init(&f->intern_arena);
 }
 
 void
@@ -52,6 +58,12 @@ fold_release(struct fold *f)
 	kx_hash_release(&f->months);
 	kx_hash_release(&f->cellset);
 	kx_arena_release(&f->arena);
+	kx_arena_release(&f->work);
+	free(f->ids);
+	f->ids = NULL;
+	f->ids_cap = 0;
+	kx_hash_release(&f->interned);
+	kx_arena_release(&f->intern_arena);
 }
 
 void
@@ -63,6 +75,7 @@ fold_reset(struct fold *f)
 	kx_hash_clear(&f->months);
 	kx_hash_clear(&f->cellset);
 	kx_arena_reset(&f->arena);
+	kx_arena_reset(&f->work);
 	f->cell_list = NULL;
 	f->dirty = NULL;
 }
@@ -92,18 +105,29 @@ fold_mark_cmp(const struct mark *a, const struct mark *b)
 {
 	if (a->at != b->at)
 		return a->at < b->at ? -1 : 1;
-	return strcmp(a->id, b->id);
+	return memcmp(a->id, b->id, sizeof(a->id));
 }
 
 struct ent *
 fold_entity(struct fold *f, enum ent_kind kind, const char *id, bool *created)
 {
 	size_t idlen = strlen(id);
-	char *key = kx_arena_alloc(&f->arena, idlen + 3);
+	char buf[128], *key = buf;
 	struct kx_hash_slot *slot;
 	struct ent *e;
 
-	if (!key)
+	/* Most lookups find the entity: the key is kept only for a new
+	 * one. */
+	if (idlen + 3 <= sizeof(buf)) {
+		buf[0] = (char)('0' + kind);
+		buf[1] = ':';
+		memcpy(buf + 2, id, idlen + 1);
+		if ((e = kx_hash_get(&f->ents, buf, idlen + 2))) {
+			*created = false;
+			return e;
+		}
+	}
+	if (!(key = kx_arena_alloc(&f->arena, idlen + 3)))
 		return NULL;
 	key[0] = (char)('0' + kind);
 	key[1] = ':';
@@ -131,30 +155,99 @@ fold_entity_key(const struct ent *e, size_t *len)
 	return e->id - 2;
 }
 
-static int
-copy_str(struct kx_arena *a, const char **s)
+const char *
+fold_intern(struct fold *f, const char *s)
 {
-	return *s && !(*s = kx_arena_strdup(a, *s)) ? KX_ENOMEM : 0;
+	struct kx_hash_slot *slot;
+	size_t len;
+	char *c;
+
+	if (!s)
+		return NULL;
+	len = strlen(s);
+	if ((c = kx_hash_get(&f->interned, s, len)))
+		return c;
+	if (f->intern_arena.used + len >= FOLD_INTERN_MAX)
+		return kx_arena_strndup(&f->arena, s, len);
+	if (!(c = kx_arena_strndup(&f->intern_arena, s, len)) ||
+	    !(slot = kx_hash_put(&f->interned, c, len)))
+		return NULL;
+	slot->value = c;
+	return c;
 }
 
+/* Points *s at a copy: interned when repeat says the value repeats across
+ * entities, else in the fold's arena. */
 static int
-copy_strs(struct kx_arena *a, const char ***v, size_t n)
+copy_str(struct fold *f, const char **s, bool repeat)
+{
+	if (!*s)
+		return 0;
+	*s = repeat ? fold_intern(f, *s) : kx_arena_strdup(&f->arena, *s);
+	return *s ? 0 : KX_ENOMEM;
+}
+
+/* The same for an array of values that repeat (SDG codes, themes). */
+static int
+copy_strs(struct fold *f, const char ***v, size_t n)
 {
 	const char **c;
 
 	if (!*v)
 		return 0;
-	if (!(c = kx_arena_alloc(a, (n + 1) * sizeof(*c))))
+	if (!(c = kx_arena_alloc(&f->arena, (n + 1) * sizeof(*c))))
 		return KX_ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		if (!(c[i] = kx_arena_strdup(a, (*v)[i])))
+		if (!(c[i] = fold_intern(f, (*v)[i])))
 			return KX_ENOMEM;
 	*v = c;
 	return 0;
 }
 
+/* Points every string and string array of e's state at a copy. */
+static int
+copy_strings(struct fold *f, struct ent *e)
+{
+	if (copy_str(f, &e->programme, true) ||
+	    copy_str(f, &e->source, true) ||
+	    copy_str(f, &e->geo_area, true) ||
+	    copy_strs(f, &e->sdgs, e->n_sdgs) ||
+	    copy_strs(f, &e->themes, e->n_themes) ||
+	    copy_strs(f, &e->targets, e->n_targets) ||
+	    copy_str(f, &e->cooperation_type, true) ||
+	    copy_str(f, &e->pairing_id, false) ||
+	    copy_str(f, &e->visit_type, true) ||
+	    copy_str(f, &e->format, true) || copy_str(f, &e->title, false) ||
+	    copy_str(f, &e->product_type, true) ||
+	    copy_str(f, &e->practice_id, false) ||
+	    copy_str(f, &e->report_url, false) ||
+	    copy_str(f, &e->follow_up, true) || copy_str(f, &e->url, false))
+		return KX_ENOMEM;
+	return 0;
+}
+
+/* Copies what e's state borrows from the batch's events. */
+static int
+keep_borrowed(struct fold *f, struct ent *e)
+{
+	unsigned b = e->borrowed;
+
+	e->borrowed = 0;
+	if (((b & B_SOURCE) && copy_str(f, &e->source, true)) ||
+	    ((b & B_GEO) && copy_str(f, &e->geo_area, true)) ||
+	    ((b & B_SDGS) && copy_strs(f, &e->sdgs, e->n_sdgs)) ||
+	    ((b & B_THEMES) && copy_strs(f, &e->themes, e->n_themes)) ||
+	    ((b & B_PAIRING) && copy_str(f, &e->pairing_id, false)) ||
+	    ((b & B_REPORT) && copy_str(f, &e->report_url, false)) ||
+	    ((b & B_TITLE) && copy_str(f, &e->title, false)) ||
+	    ((b & B_URL) && copy_str(f, &e->url, false)) ||
+	    ((b & B_PRACTICE) && copy_str(f, &e->practice_id, false)))
+		return KX_ENOMEM;
+	return 0;
+}
+
 int
-fold_copy_state(struct kx_arena *a, const struct ent *src, struct ent *dst)
+fold_copy_state(struct fold *f, const struct ent *src, struct ent *dst)
 {
 	enum ent_kind kind = dst->kind;
 	const char *id = dst->id;
@@ -163,7 +256,8 @@ fold_copy_state(struct kx_arena *a, const struct ent *src, struct ent *dst)
 	int32_t *ids = NULL;
 
 	if (src->n_parties) {
-		if (!(ids = kx_arena_alloc(a, src->n_parties * sizeof(*ids))))
+		if (!(ids = kx_arena_alloc(&f->arena,
+					   src->n_parties * sizeof(*ids))))
 			return KX_ENOMEM;
 		memcpy(ids, src->party_ids, src->n_parties * sizeof(*ids));
 	}
@@ -172,38 +266,12 @@ fold_copy_state(struct kx_arena *a, const struct ent *src, struct ent *dst)
 	dst->id = id;
 	dst->party_ids = ids;
 	dst->exists = dst->dirty = false;
-	dst->old = NULL;
+	dst->borrowed = 0;
 	dst->evs = evs;
 	dst->n_evs = n_evs;
 	dst->cap_evs = cap_evs;
 	dst->next_dirty = NULL;
-	if (copy_str(a, &dst->programme) || copy_str(a, &dst->source) ||
-	    copy_str(a, &dst->geo_area) ||
-	    copy_strs(a, &dst->sdgs, dst->n_sdgs) ||
-	    copy_strs(a, &dst->themes, dst->n_themes) ||
-	    copy_strs(a, &dst->targets, dst->n_targets) ||
-	    copy_str(a, &dst->cooperation_type) ||
-	    copy_str(a, &dst->pairing_id) || copy_str(a, &dst->visit_type) ||
-	    copy_str(a, &dst->format) || copy_str(a, &dst->title) ||
-	    copy_str(a, &dst->product_type) ||
-	    copy_str(a, &dst->practice_id) || copy_str(a, &dst->report_url) ||
-	    copy_str(a, &dst->follow_up) || copy_str(a, &dst->url))
-		return KX_ENOMEM;
-	return 0;
-}
-
-int
-fold_copy_entity(struct kx_arena *a, const struct ent *src, struct ent *dst)
-{
-	size_t len;
-	const char *key = fold_entity_key(src, &len);
-	char *copy = kx_arena_strndup(a, key, len);
-
-	if (!copy)
-		return KX_ENOMEM;
-	dst->kind = src->kind;
-	dst->id = copy + 2;
-	return fold_copy_state(a, src, dst);
+	return copy_strings(f, dst);
 }
 
 int
@@ -213,7 +281,7 @@ fold_add(struct fold *f, struct ent *e, const struct pending *p)
 
 	if (e->n_evs == e->cap_evs) {
 		size_t cap = e->cap_evs ? e->cap_evs * 2 : 4;
-		struct pending **v = kx_arena_alloc(&f->arena,
+		struct pending **v = kx_arena_alloc(&f->work,
 						    cap * sizeof(*v));
 		if (!v)
 			return KX_ENOMEM;
@@ -222,7 +290,7 @@ fold_add(struct fold *f, struct ent *e, const struct pending *p)
 		e->evs = v;
 		e->cap_evs = cap;
 	}
-	if (!(copy = kx_arena_alloc(&f->arena, sizeof(*copy))))
+	if (!(copy = kx_arena_alloc(&f->work, sizeof(*copy))))
 		return KX_ENOMEM;
 	*copy = *p;
 	e->evs[e->n_evs++] = copy;
@@ -230,11 +298,12 @@ fold_add(struct fold *f, struct ent *e, const struct pending *p)
 }
 
 int
-fold_sdg_cells(struct kx_arena *a, const char **sdgs, size_t n,
+fold_sdg_cells(struct fold *f, const char **sdgs, size_t n,
 	       uint32_t *goals, const char ***targets, size_t *n_targets)
 {
-	const char **t = n ? kx_arena_alloc(a, n * sizeof(*t)) : NULL;
+	const char **t = n ? kx_arena_alloc(&f->arena, n * sizeof(*t)) : NULL;
 	size_t nt = 0;
+	char buf[64];
 
 	if (n && !t)
 		return KX_ENOMEM;
@@ -253,7 +322,15 @@ fold_sdg_cells(struct kx_arena *a, const char **sdgs, size_t n,
 			seen = strlen(t[j]) == len && !strncmp(t[j], code, len);
 		if (seen)
 			continue;
-		if (!(t[nt] = kx_arena_strndup(a, code, len)))
+		/* Targets repeat across entities: kept once. */
+		if (len < sizeof(buf)) {
+			memcpy(buf, code, len);
+			buf[len] = '\0';
+			t[nt] = fold_intern(f, buf);
+		} else {
+			t[nt] = kx_arena_strndup(&f->arena, code, len);
+		}
+		if (!t[nt])
 			return KX_ENOMEM;
 		nt++;
 	}
@@ -281,43 +358,96 @@ int32_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Replaces the entity's snapshot with the event's attributes. */
+static bool same_strs(const char *const *a, size_t na, const char *const *b,
+		      size_t nb);
+
+/* Sets a string of the state to the event's, which the state borrows
+ * until fold_keep() copies it; an equal value keeps the one it has. */
+static void
+borrow(struct ent *e, const char **field, const char *v, unsigned bit)
+{
+	if (*field == v || (*field && v && !strcmp(*field, v)))
+		return;
+	*field = v;
+	e->borrowed |= bit;
+}
+
+static void
+borrow_strs(struct ent *e, const char ***field, size_t *n,
+	    const char **v, size_t nv, unsigned bit)
+{
+	if (*field && same_strs(*field, *n, v, nv))
+		return;
+	*field = v;
+	*n = nv;
+	e->borrowed |= bit;
+}
+
+/* The event's marker. Its id was checked to be a UUID (validate.h); were
+ * it not one, all its bytes would be 0. */
+static void
+mark_of(const struct kx_event *ev, struct mark *m)
+{
+	m->at = ev->occurred_at;
+	if (kx_uuid_parse(ev->event_id, m->id))
+		memset(m->id, 0, sizeof(m->id));
+}
+
+/* Replaces the entity's snapshot with the event's attributes. What the
+ * state holds already (most events of an entity repeat its tags and
+ * parties) is kept, not allocated again. */
 static int
-take_snapshot(struct fold *f, struct ent *e, const struct pending *p)
+take_snapshot(struct fold *f, struct ent *e, const struct pending *p,
+	      const struct mark *m)
 {
 	const struct kx_event *ev = p->ev;
-	int32_t *ids = NULL;
+	bool fresh = e->last.at == NO_TIME;
+	int32_t *ids = f->ids;
 	size_t n = 0;
 
 	e->type = ev->type;
 	e->shard = p->shard;
 	e->programme = kx_programme_name(ev->programme);
-	e->source = ev->source;
-	e->geo_area = ev->geo_area;
-	e->sdgs = ev->sdgs;
-	e->n_sdgs = ev->n_sdgs;
-	e->themes = ev->themes;
-	e->n_themes = ev->n_themes;
-	if (fold_sdg_cells(&f->arena, ev->sdgs, ev->n_sdgs, &e->goals,
-			   &e->targets, &e->n_targets))
-		return KX_ENOMEM;
-	/* A party named twice by one event still counts once. */
-	if (p->n_parties) {
-		if (!(ids = kx_arena_alloc(&f->arena,
-					   p->n_parties * sizeof(*ids))))
+	borrow(e, &e->source, ev->source, B_SOURCE);
+	borrow(e, &e->geo_area, ev->geo_area, B_GEO);
+	if (fresh || !same_strs(e->sdgs, e->n_sdgs, ev->sdgs, ev->n_sdgs)) {
+		e->sdgs = ev->sdgs;
+		e->n_sdgs = ev->n_sdgs;
+		e->borrowed |= B_SDGS;
+		if (fold_sdg_cells(f, ev->sdgs, ev->n_sdgs, &e->goals,
+				   &e->targets, &e->n_targets))
 			return KX_ENOMEM;
+	}
+	borrow_strs(e, &e->themes, &e->n_themes, ev->themes, ev->n_themes,
+		    B_THEMES);
+	/* A party named twice by one event still counts once. */
+	if (p->n_parties > f->ids_cap) {
+		if (!(ids = realloc(f->ids, p->n_parties * sizeof(*ids))))
+			return KX_ENOMEM;
+		f->ids = ids;
+		f->ids_cap = p->n_parties;
+	}
+	if (p->n_parties) {
 		memcpy(ids, p->party_ids, p->n_parties * sizeof(*ids));
 		qsort(ids, p->n_parties, sizeof(*ids), int32_cmp);
 		for (size_t i = 0; i < p->n_parties; i++)
 			if (n == 0 || ids[n - 1] != ids[i])
 				ids[n++] = ids[i];
 	}
-	e->party_ids = ids;
-	e->n_parties = n;
+	if (fresh || n != e->n_parties ||
+	    (n && memcmp(ids, e->party_ids, n * sizeof(*ids)))) {
+		int32_t *v = NULL;
+		if (n && !(v = kx_arena_alloc(&f->arena, n * sizeof(*v))))
+			return KX_ENOMEM;
+		if (n)
+			memcpy(v, ids, n * sizeof(*v));
+		e->party_ids = v;
+		e->n_parties = n;
+	}
 	e->pilot_projects = 0;
 	e->participants = -1;
 	e->budget_eur = -1;
-	e->report_url = e->follow_up = e->url = NULL;
+	e->follow_up = NULL;
 	memset(&e->by_sector, 0, sizeof(e->by_sector));
 	switch (e->kind) {
 	case ENT_PAIRING:
@@ -327,28 +457,28 @@ take_snapshot(struct fold *f, struct ent *e, const struct pending *p)
 		e->budget_eur = ev->u.pairing.budget_eur;
 		break;
 	case ENT_VISIT:
-		e->pairing_id = ev->u.visit.pairing_id;
+		borrow(e, &e->pairing_id, ev->u.visit.pairing_id, B_PAIRING);
 		e->visit_type = kx_visit_type_name(ev->u.visit.visit_type);
 		e->format = kx_visit_format_name(ev->u.visit.format);
 		e->start_date = ev->u.visit.start_date;
 		e->end_date = ev->u.visit.end_date;
 		e->participants = ev->u.visit.participants;
-		e->report_url = ev->u.visit.report_url;
+		borrow(e, &e->report_url, ev->u.visit.report_url, B_REPORT);
 		e->by_sector = ev->u.visit.by_sector;
 		e->follow_up = kx_follow_up_name(ev->u.visit.follow_up);
 		break;
 	case ENT_PRACTICE:
-		e->title = ev->u.practice.title;
+		borrow(e, &e->title, ev->u.practice.title, B_TITLE);
 		e->product_type =
 			kx_product_type_name(ev->u.practice.product_type);
-		e->url = ev->u.practice.url;
+		borrow(e, &e->url, ev->u.practice.url, B_URL);
 		break;
 	default:
-		e->practice_id = ev->u.transfer.practice_id;
+		borrow(e, &e->practice_id, ev->u.transfer.practice_id,
+		       B_PRACTICE);
 		break;
 	}
-	e->last.at = ev->occurred_at;
-	memcpy(e->last.id, ev->event_id, sizeof(e->last.id));
+	e->last = *m;
 	return 0;
 }
 
@@ -375,10 +505,9 @@ apply(struct fold *f, struct ent *e, const struct pending *p)
 	struct mark m;
 	int rc;
 
-	m.at = ev->occurred_at;
-	memcpy(m.id, ev->event_id, sizeof(m.id));
+	mark_of(ev, &m);
 	if (e->last.at == NO_TIME || fold_mark_cmp(&m, &e->last) > 0) {
-		if ((rc = take_snapshot(f, e, p)))
+		if ((rc = take_snapshot(f, e, p, &m)))
 			return rc;
 		e->dirty = true;
 	}
@@ -457,10 +586,10 @@ intern_cell(struct fold *f, int dim, const char *programme, int goal,
 
 	if (c)
 		return c;
-	if (!(key = kx_arena_alloc(&f->arena, len)) ||
-	    !(c = kx_arena_calloc(&f->arena, 1, sizeof(*c))) ||
-	    !(c->programme = kx_arena_strdup(&f->arena, programme)) ||
-	    !(c->target = kx_arena_strdup(&f->arena, target)))
+	if (!(key = kx_arena_alloc(&f->work, len)) ||
+	    !(c = kx_arena_calloc(&f->work, 1, sizeof(*c))) ||
+	    !(c->programme = kx_arena_strdup(&f->work, programme)) ||
+	    !(c->target = kx_arena_strdup(&f->work, target)))
 		return NULL;
 	memcpy(key, buf, len);
 	if (!(slot = kx_hash_put(&f->cellset, key, len)))
@@ -520,12 +649,12 @@ slot_for(struct fold *f, struct kx_hash *h, const char *buf, size_t len,
 	*created = v == NULL;
 	if (v)
 		return v;
-	if (!(key = kx_arena_alloc(&f->arena, len)))
+	if (!(key = kx_arena_alloc(&f->work, len)))
 		return NULL;
 	memcpy(key, buf, len);
 	if (!(slot = kx_hash_put(h, key, len)))
 		return NULL;
-	slot->value = kx_arena_calloc(&f->arena, 1, size);
+	slot->value = kx_arena_calloc(&f->work, 1, size);
 	return slot->value;
 }
 
@@ -684,6 +813,8 @@ cell_arrays(struct fold *f, const struct ent *old, const struct ent *cur)
 static bool
 same_strs(const char *const *a, size_t na, const char *const *b, size_t nb)
 {
+	if (a == b && na == nb)
+		return true;
 	if (na != nb)
 		return false;
 	for (size_t i = 0; i < na; i++)
@@ -783,26 +914,66 @@ fold_run(struct fold *f)
 	int rc;
 
 	for (size_t i = 0; i < f->ents.cap; i++) {
-		struct ent *e = f->ents.slots[i].value, *old = NULL;
+		struct ent *e = f->ents.slots[i].value, prior, *old = NULL;
+		bool listed;
 
 		if (!f->ents.slots[i].key || !e || e->n_evs == 0)
 			continue;
+		/* The state before this batch, for the deltas: its strings
+		 * and arrays stay where they are, since applying an event
+		 * replaces the pointers, never what they point to. */
 		if (e->exists) {
-			if (!(old = kx_arena_alloc(&f->arena, sizeof(*old))))
-				return KX_ENOMEM;
-			*old = *e;
+			prior = *e;
+			old = &prior;
 		}
+		/* Changed by an earlier batch of the transaction: on the
+		 * list already. dirty says whether this batch changes it. */
+		listed = e->dirty;
+		e->dirty = false;
 		qsort(e->evs, e->n_evs, sizeof(*e->evs), pending_cmp);
 		for (size_t j = 0; j < e->n_evs; j++)
 			if ((rc = apply(f, e, e->evs[j])))
 				return rc;
-		if (!e->dirty)
+		if (!e->dirty) {
+			e->dirty = listed;
 			continue;
-		e->old = old;
-		e->next_dirty = f->dirty;
-		f->dirty = e;
+		}
+		if (!listed) {
+			e->next_dirty = f->dirty;
+			f->dirty = e;
+		}
 		if ((rc = contribute(f, old, e)))
 			return rc;
 	}
 	return 0;
+}
+
+int
+fold_keep(struct fold *f)
+{
+	for (size_t i = 0; i < f->ents.cap; i++) {
+		struct ent *e = f->ents.slots[i].value;
+
+		if (!f->ents.slots[i].key || !e || e->n_evs == 0)
+			continue;
+		e->n_evs = 0;
+		if (keep_borrowed(f, e))
+			return KX_ENOMEM;
+		/* The next batch's deltas start from this state. */
+		e->exists = e->last.at != NO_TIME;
+	}
+	return 0;
+}
+
+void
+fold_give(struct fold *f, struct kx_hash *ents, struct kx_arena *arena)
+{
+	struct kx_hash h = f->ents;
+	struct kx_arena a = f->arena;
+
+	f->ents = *ents;
+	f->arena = *arena;
+	*ents = h;
+	*arena = a;
+	fold_reset(f);
 }

@@ -64,10 +64,12 @@ enum month_measure {
 
 #define NO_TIME INT64_MIN
 
-/* An event marker: the (occurred_at, event_id) that orders events. */
+/* An event marker: the (occurred_at, event_id) that orders events. The
+ * id is the UUID's 16 bytes: event ids are lower case, so their bytes
+ * order as their text does. */
 struct mark {
 	int64_t at; /* NO_TIME when unset */
-	char id[37];
+	unsigned char id[16];
 };
 
 /* One entity's state: what the database row holds. */
@@ -102,10 +104,23 @@ struct ent {
 	struct kx_sectors by_sector;
 
 	/* Batch bookkeeping. */
-	struct ent *old;        /* the state as loaded, for deltas */
 	struct pending **evs;   /* this batch's new events for the entity */
 	size_t n_evs, cap_evs;
-	struct ent *next_dirty;
+	unsigned borrowed;      /* B_* bits: strings still the events' */
+	struct ent *next_dirty; /* the list of the transaction's changes */
+};
+
+/* The state's strings that point into an event until fold_keep(). */
+enum {
+	B_SOURCE = 1u << 0,
+	B_GEO = 1u << 1,
+	B_SDGS = 1u << 2,
+	B_THEMES = 1u << 3,
+	B_PAIRING = 1u << 4,
+	B_REPORT = 1u << 5,
+	B_TITLE = 1u << 6,
+	B_URL = 1u << 7,
+	B_PRACTICE = 1u << 8,
 };
 
 /* One new event waiting to be folded, with its resolved party ids. */
@@ -155,7 +170,11 @@ struct month_delta {
 };
 
 struct fold {
+	/* The entity states: what the transaction after this one takes
+	 * over (fold_give()). */
 	struct kx_arena arena;
+	/* The rest: queued events, cells and deltas. */
+	struct kx_arena work;
 	struct kx_hash ents;
 	struct kx_hash cells, parties, months;
 	struct kx_hash cellset; /* interned cells, by fold_cell_key() */
@@ -165,6 +184,12 @@ struct fold {
 	 * for every entity, not taken from the arena for each. */
 	struct cell **cellbuf;
 	size_t cellbuf_cap;
+	int32_t *ids; /* an event's party ids, sorted (take_snapshot()) */
+	size_t ids_cap;
+	/* fold_intern()'s, never reset: states of either transaction, and
+	 * those carried, point at them. */
+	struct kx_hash interned;
+	struct kx_arena intern_arena;
 };
 
 /* Longest key fold_cell_key() writes. */
@@ -200,16 +225,24 @@ const char *fold_entity_key(const struct ent *e, size_t *len);
 
 /*
  * Copies src's state (what the database row holds) into dst, every string
- * and array into a, so the copy outlives src's batch. dst keeps its kind,
- * id and queued events; the rest of the batch bookkeeping is cleared.
- * Returns 0 or KX_ENOMEM.
+ * and array into the fold (fold_intern() for the values that repeat), so
+ * the copy outlives src. dst keeps its kind, id and queued events; the
+ * rest of the batch bookkeeping is cleared. Returns 0 or KX_ENOMEM.
  */
-int fold_copy_state(struct kx_arena *a, const struct ent *src,
-		    struct ent *dst);
+int fold_copy_state(struct fold *f, const struct ent *src, struct ent *dst);
 
-/* The same, with src's kind and id (copied into a too). */
-int fold_copy_entity(struct kx_arena *a, const struct ent *src,
-		     struct ent *dst);
+/* Most bytes fold_intern() keeps; a feed of ever new values is copied
+ * past it, not kept. */
+#define FOLD_INTERN_MAX ((size_t)4 << 20)
+
+/*
+ * A copy of s that lives as long as the fold, fold_reset() included, for
+ * the values that repeat across entities (programmes, sources, areas, SDG
+ * codes, themes, the enumerations' names): each is kept once. Past
+ * FOLD_INTERN_MAX bytes in all, s is copied into the fold's arena
+ * instead. NULL for NULL, or when out of memory.
+ */
+const char *fold_intern(struct fold *f, const char *s);
 
 /* Queues a new event for its entity. Returns 0 or KX_ENOMEM. */
 int fold_add(struct fold *f, struct ent *e, const struct pending *p);
@@ -217,14 +250,33 @@ int fold_add(struct fold *f, struct ent *e, const struct pending *p);
 /*
  * Applies every queued event of every entity (after their stored states
  * were loaded into them) and computes the deltas. Returns 0 or KX_ENOMEM.
+ *
+ * A transaction may fold several batches: fold_keep() between them, and
+ * the deltas and the list of changed entities add up until fold_reset().
  */
 int fold_run(struct fold *f);
+
+/*
+ * Ends a batch within a transaction: the states copy what they took from
+ * the batch's events into the fold's arena, so the events may be freed,
+ * and the next fold_run() starts each entity's deltas from its state now.
+ * Returns 0 or KX_ENOMEM.
+ */
+int fold_keep(struct fold *f);
+
+/*
+ * Hands the entity states over, after fold_keep(): swaps the fold's table
+ * of entities and the arena holding them with *ents and *arena (emptied
+ * by the caller), and resets the fold. Spares copying them.
+ */
+void fold_give(struct fold *f, struct kx_hash *ents, struct kx_arena *arena);
 
 /* Compares two markers by (occurred_at, event_id). */
 int fold_mark_cmp(const struct mark *a, const struct mark *b);
 
-/* Sets bits of *goals and fills targets from SDG codes; 0 or KX_ENOMEM. */
-int fold_sdg_cells(struct kx_arena *a, const char **sdgs, size_t n,
+/* Sets bits of *goals and fills targets from SDG codes (their array in
+ * the fold's arena, the targets interned); 0 or KX_ENOMEM. */
+int fold_sdg_cells(struct fold *f, const char **sdgs, size_t n,
 		   uint32_t *goals, const char ***targets, size_t *n_targets);
 
 #endif

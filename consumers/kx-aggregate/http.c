@@ -53,12 +53,13 @@ render(struct kx_buf *b, struct metrics *m)
 		    "kx_rejects_total %ld\n",
 		    atomic_load(&m->rejected));
 	kx_buf_addf(b,
-		    "# HELP kx_batches_total Batches committed.\n"
+		    "# HELP kx_batches_total Transactions committed (one "
+		    "batch each, or several while behind).\n"
 		    "# TYPE kx_batches_total counter\nkx_batches_total %ld\n",
 		    batches);
 	kx_buf_addf(b,
-		    "# HELP kx_fenced_total Batches rolled back by the offset "
-		    "guard.\n# TYPE kx_fenced_total counter\n"
+		    "# HELP kx_fenced_total Transactions rolled back by the "
+		    "offset guard.\n# TYPE kx_fenced_total counter\n"
 		    "kx_fenced_total %ld\n",
 		    atomic_load(&m->fenced));
 	kx_buf_addf(b,
@@ -71,8 +72,8 @@ render(struct kx_buf *b, struct metrics *m)
 		    "watermark on the assigned partitions.\n"
 		    "# TYPE kx_consumer_lag gauge\nkx_consumer_lag %ld\n",
 		    atomic_load(&m->lag));
-	kx_buf_adds(b, "# HELP kx_batch_seconds Time from the first message "
-		       "of a batch to its commit.\n"
+	kx_buf_adds(b, "# HELP kx_batch_seconds Time from a transaction's "
+		       "first batch to its commit.\n"
 		       "# TYPE kx_batch_seconds histogram\n");
 	for (int i = 0; i < 8; i++)
 		kx_buf_addf(b, "kx_batch_seconds_bucket{le=\"%g\"} %ld\n",

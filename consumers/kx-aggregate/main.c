@@ -37,6 +37,7 @@ struct config {
 	char *topic_prefix;
 	long batch_max;
 	long batch_ms;
+	long txn_max;
 	char *http;
 	bool until_caught_up;
 	bool check;
@@ -59,9 +60,13 @@ static const struct kx_conf_entry options[] = {
 	{"topic-prefix", 0, KX_CONF_STR, "kx.", "KX_TOPIC_PREFIX",
 	 OFF(topic_prefix), "PREFIX", "prefix of the topic names", 0, 0},
 	{"batch-max", 0, KX_CONF_INT, "5000", "KX_BATCH_MAX", OFF(batch_max),
-	 "N", "most messages per batch (one transaction)", 1, 1000000},
+	 "N", "most messages per batch", 1, 1000000},
 	{"batch-ms", 0, KX_CONF_INT, "50", "KX_BATCH_MS", OFF(batch_ms), "MS",
 	 "longest time to collect a batch", 1, 600000},
+	{"txn-max", 0, KX_CONF_INT, "20000", "KX_TXN_MAX", OFF(txn_max), "N",
+	 "most messages per transaction: full batches add up to this many "
+	 "(at most 32 batches) before one commit",
+	 1, 10000000},
 	{"http", 0, KX_CONF_STR, NULL, "KX_HTTP", OFF(http), "ADDR:PORT",
 	 "serve /healthz, /readyz and /metrics", 0, 0},
 	{"until-caught-up", 0, KX_CONF_BOOL, "false", NULL,
@@ -133,6 +138,21 @@ struct inflight {
 	long n_new, dups, rej, t0;
 };
 
+/* The transaction being built: while the consumer is behind, full batches
+ * add up in one (store_apply()), so each entity and aggregate row is
+ * written once for all of them. Only the first batch can be retried from
+ * memory: the messages of the others are gone once applied, so a failure
+ * after them rolls the transaction back and re-reads from the stored
+ * offsets. */
+struct txn {
+	bool open; /* batches applied, the end not sent */
+	int batches;
+	struct offset_move *moves; /* of every batch, and of the one before */
+	size_t n_moves, cap;
+	size_t n;
+	long n_new, dups, rej, t0;
+};
+
 struct app {
 	struct config *conf;
 	struct store *st;
@@ -141,6 +161,7 @@ struct app {
 	struct kx_registry *registry;
 	struct fold fold;
 	struct batch b;
+	struct txn txn;
 	struct inflight inflight[2]; /* oldest first, from inflight_head */
 	size_t inflight_head, n_inflight;
 	int refused; /* batches in a row the database refused at commit */
@@ -498,18 +519,96 @@ settle_all(struct app *app, int lost)
 }
 
 /*
- * Commits the batch, retrying on database errors with backoff for as long
- * as it takes (nothing is lost: the messages stay in memory and the offsets
- * do not move). Returns 0, or KX_EFENCED when the batch must be dropped
- * (a batch before it did not commit, and the consumer re-seeked).
+ * Drops the open transaction after a failure that rolled it back: its
+ * earlier batches are gone from memory, so the consumer re-seeks to the
+ * stored offsets and reads them again, waiting with backoff while the
+ * database cannot say where those are. Returns KX_EFENCED (the batch in
+ * hand is dropped with it), KX_EINTR when stopping, or KX_EDB.
  */
 static int
-commit_batch(struct app *app)
+drop_txn(struct app *app)
+{
+	long backoff = 100;
+	int rc;
+
+	store_abort(app->st);
+	app->txn.open = false;
+	kx_log_warn("aggregate", "a transaction of %d batches was rolled "
+				 "back; re-seeking to the stored offsets to "
+				 "read them again",
+		    app->txn.batches + 1);
+	/* As for a batch refused at commit (settle_one()): a database that
+	 * keeps refusing while reachable ends the process. */
+	if (store_connected(app->st) && ++app->refused >= 8) {
+		kx_log_error("aggregate", "the database refused the "
+					  "transaction %d times while "
+					  "reachable",
+			     app->refused);
+		return KX_EDB;
+	}
+	for (;;) {
+		if ((rc = settle_all(app, 0)) < 0)
+			return rc;
+		/* A batch in flight that committed said the database was
+		 * fine; this failure says whether it is now, while the
+		 * re-seek may wait for it (/readyz). */
+		atomic_store(&app->metrics.db_ok, store_connected(app->st));
+		if (!rc)
+			reseek(app);
+		if (!app->reseek_pending)
+			return KX_EFENCED;
+		if (stopping)
+			return KX_EINTR;
+		sleep_ms(backoff);
+		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+	}
+}
+
+/* Starts a transaction: its moves begin with the partitions of the batch
+ * still in flight, unmoved, so its guard checks that one committed. */
+static int
+txn_begin(struct app *app, long t0)
+{
+	struct txn *x = &app->txn;
+	struct inflight *f = inflight_newest(app);
+	size_t cap = app->src.n_parts + 1;
+
+	if (cap > x->cap) {
+		void *r = realloc(x->moves, cap * sizeof(*x->moves));
+		if (!r)
+			return KX_ENOMEM;
+		x->moves = r;
+		x->cap = cap;
+	}
+	x->n_moves = x->n = 0;
+	x->batches = 0;
+	x->n_new = x->dups = x->rej = 0;
+	x->t0 = t0;
+	for (size_t i = 0; f && i < f->n_moves; i++) {
+		struct part *p = source_part(&app->src, f->moves[i].topic,
+					     f->moves[i].partition);
+		if (p)
+			move_for(x->moves, &x->n_moves, p);
+	}
+	fold_reset(&app->fold);
+	return 0;
+}
+
+/*
+ * Applies the batch to the open transaction, or to a new one, and with
+ * last ends that transaction (sends its commit). The first batch of a
+ * transaction is retried on database errors with backoff for as long as
+ * it takes (nothing is lost: the messages stay in memory and the offsets
+ * do not move); a later one's failure drops the transaction (drop_txn()).
+ * Returns 0, or KX_EFENCED when the batch must be dropped (a batch before
+ * it did not commit, and the consumer re-seeked).
+ */
+static int
+commit_batch(struct app *app, bool last)
 {
 	struct batch *b = &app->b;
-	struct offset_move *moves = NULL;
+	struct txn *x = &app->txn;
 	struct inflight *f;
-	size_t n_moves = 0;
 	long backoff = 100, t0 = kx_mono_us(), n_new = 0;
 	char errbuf[1024];
 	int rc, refused = 0;
@@ -518,23 +617,29 @@ commit_batch(struct app *app)
 	 * is not the stored one. Seek now and drop it, or drop it and try
 	 * again with the next. */
 	if (app->reseek_pending) {
+		if (x->open) {
+			store_abort(app->st);
+			x->open = false;
+		}
 		if ((rc = settle_all(app, 0)) < 0)
 			return rc;
 		reseek(app);
 		return KX_EFENCED;
 	}
-	/* A session must be free: the older of two batches in flight is
-	 * waited for. If it did not commit, this one was read past it. */
-	while (app->n_inflight >= 2) {
-		if ((rc = settle_one(app)) < 0)
+	if (!x->open) {
+		/* A session must be free: the older of two batches in
+		 * flight is waited for. If it did not commit, this one was
+		 * read past it. */
+		while (app->n_inflight >= 2) {
+			if ((rc = settle_one(app)) < 0)
+				return rc;
+			if (rc)
+				return settle_all(app, 1) < 0 ? KX_EDB
+							      : KX_EFENCED;
+		}
+		if ((rc = txn_begin(app, t0)))
 			return rc;
-		if (rc)
-			return settle_all(app, 1) < 0 ? KX_EDB : KX_EFENCED;
 	}
-	moves = kx_arena_calloc(&b->arena, app->src.n_parts + 1,
-				sizeof(*moves));
-	if (!moves)
-		return KX_ENOMEM;
 	/* Only partitions this instance owns may be applied: each needs its
 	 * offset guard. (A revoke clears the batch, so this drops nothing in
 	 * practice; it keeps the invariant local.) */
@@ -550,33 +655,31 @@ commit_batch(struct app *app)
 	for (size_t i = 0; i < b->n; i++) {
 		struct msg *m = &b->msgs[i];
 		struct offset_move *mv = move_for(
-			moves, &n_moves,
+			x->moves, &x->n_moves,
 			source_part(&app->src, m->topic, m->partition));
 		if (m->offset + 1 > mv->next)
 			mv->next = m->offset + 1;
-	}
-	/* The batch still in flight: this one builds on it (store_apply()),
-	 * so its partitions are checked too, unmoved. */
-	if ((f = inflight_newest(app))) {
-		for (size_t i = 0; i < f->n_moves; i++) {
-			struct part *p = source_part(&app->src, f->moves[i].topic,
-						     f->moves[i].partition);
-			if (p)
-				move_for(moves, &n_moves, p);
-		}
 	}
 
 	for (;;) {
 		rc = store_resolve_parties(app->st, b->msgs, b->n, &b->arena,
 					   errbuf, sizeof(errbuf));
 		if (!rc) {
-			fold_reset(&app->fold);
-			rc = store_apply(app->st, b->msgs, b->n, moves, n_moves,
-					 &app->fold, &n_new, errbuf,
-					 sizeof(errbuf));
+			if (!x->open)
+				fold_reset(&app->fold);
+			rc = store_apply(app->st, b->msgs, b->n, x->moves,
+					 x->n_moves, &app->fold, last, &n_new,
+					 errbuf, sizeof(errbuf));
 		}
 		if (!rc)
 			break;
+		atomic_fetch_add(&app->metrics.db_errors, 1);
+		atomic_store(&app->metrics.db_ok, store_connected(app->st));
+		if (x->open) {
+			kx_log_warn("aggregate", "batch not applied: %s",
+				    errbuf);
+			return drop_txn(app);
+		}
 		if (stopping) {
 			/* Nothing is lost: the offsets did not move, so the
 			 * next run reads this batch again. */
@@ -586,8 +689,6 @@ commit_batch(struct app *app)
 				    b->n);
 			return KX_EINTR;
 		}
-		atomic_fetch_add(&app->metrics.db_errors, 1);
-		atomic_store(&app->metrics.db_ok, store_connected(app->st));
 		/* Whatever failed here may have failed the batch in flight
 		 * too: if it did not commit, this one is dropped. */
 		if ((rc = settle_all(app, 0)))
@@ -615,27 +716,36 @@ commit_batch(struct app *app)
 		sleep_ms(backoff);
 		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
 	}
-	/* Sent: the next batch builds on these offsets. Should this one not
-	 * commit after all, settle_one() says so and the consumer re-seeks;
-	 * the guard refuses anything built on them meanwhile. */
-	for (size_t j = 0; j < n_moves; j++) {
-		struct part *p = source_part(&app->src, moves[j].topic,
-					     moves[j].partition);
+	x->batches++;
+	x->n += b->n;
+	x->n_new += n_new;
+	for (size_t i = 0; i < b->n; i++) {
+		x->rej += !b->msgs[i].ev;
+		x->dups += b->msgs[i].ev && b->msgs[i].dup;
+	}
+	if (!last) {
+		x->open = true;
+		return 0;
+	}
+	x->open = false;
+	/* Sent: the next transaction builds on these offsets. Should this
+	 * one not commit after all, settle_one() says so and the consumer
+	 * re-seeks; the guard refuses anything built on them meanwhile. */
+	for (size_t j = 0; j < x->n_moves; j++) {
+		struct part *p = source_part(&app->src, x->moves[j].topic,
+					     x->moves[j].partition);
 		if (p)
-			p->expected = moves[j].next;
+			p->expected = x->moves[j].next;
 	}
 	f = &app->inflight[(app->inflight_head + app->n_inflight) % 2];
 	app->n_inflight++;
-	if ((rc = inflight_set(f, moves, n_moves)))
+	if ((rc = inflight_set(f, x->moves, x->n_moves)))
 		return rc;
-	f->n = b->n;
-	f->n_new = n_new;
-	f->dups = f->rej = 0;
-	f->t0 = t0;
-	for (size_t i = 0; i < b->n; i++) {
-		f->rej += !b->msgs[i].ev;
-		f->dups += b->msgs[i].ev && b->msgs[i].dup;
-	}
+	f->n = x->n;
+	f->n_new = x->n_new;
+	f->dups = x->dups;
+	f->rej = x->rej;
+	f->t0 = x->t0;
 	atomic_store(&app->metrics.lag, source_lag(&app->src));
 	return 0;
 }
@@ -713,7 +823,7 @@ log_summary(struct app *app)
 
 	kx_log_info("aggregate",
 		    "%ld events committed (%ld new, %ld duplicates, %ld "
-		    "rejected) in %ld batches, %.1f s",
+		    "rejected) in %ld transactions, %.1f s",
 		    total, n_new, dups, rej, atomic_load(&app->metrics.batches),
 		    (double)(kx_mono_us() - app->started_us) / 1e6);
 	publish_steps(app);
@@ -761,8 +871,11 @@ run_loop(struct app *app)
 				source_wake(&app->src);
 				last_wake = now;
 			}
+			/* The revocation rolled back the open transaction
+			 * (store_wait()). */
 			if (app->src.revoked) {
 				batch_clear(b);
+				app->txn.open = false;
 				app->src.revoked = false;
 			}
 			/* Partitions the group gave us but whose stored offsets
@@ -798,12 +911,21 @@ run_loop(struct app *app)
 			app->decode_us += kx_mono_us() - now;
 		}
 		atomic_store(&app->metrics.kafka_ok, app->src.kafka_ok);
-		if (b->n) {
+		if (b->n || app->txn.open) {
+			struct txn *x = &app->txn;
+			/* A transaction goes on while full batches come (the
+			 * consumer is behind), up to --txn-max messages. */
+			size_t held = x->open ? x->n : 0;
+			int batches = x->open ? x->batches : 0;
+			bool last = b->n < (size_t)app->conf->batch_max ||
+				    held + b->n >= (size_t)app->conf->txn_max ||
+				    batches + 1 >= STORE_TXN_BATCHES ||
+				    stopping || app->test_commit_delay_ms > 0;
 			int rc;
 			/* Test hook: hold a collected batch before committing,
 			 * so a fault test can freeze the process at the one
 			 * moment a zombie is dangerous. */
-			if (app->test_commit_delay_ms > 0) {
+			if (app->test_commit_delay_ms > 0 && b->n) {
 				kx_log_info("aggregate",
 					    "test hook: holding a batch of %zu "
 					    "messages for %ld ms",
@@ -811,7 +933,7 @@ run_loop(struct app *app)
 				sleep_ms(app->test_commit_delay_ms);
 			}
 			app->behind = b->n >= (size_t)app->conf->batch_max;
-			rc = commit_batch(app);
+			rc = commit_batch(app, last);
 			batch_clear(b);
 			/* Give freed pages back, librdkafka's threads' arenas
 			 * included: fetch buffers come and go in every batch. */
@@ -833,7 +955,7 @@ run_loop(struct app *app)
 		}
 		/* The stored offsets say what committed; batches still in
 		 * flight are waited for by run(). */
-		if (app->conf->until_caught_up &&
+		if (app->conf->until_caught_up && !app->txn.open &&
 		    (idle || kx_mono_us() - last_check > 1000000L)) {
 			last_check = kx_mono_us();
 			if (caught_up(app)) {
@@ -1007,6 +1129,7 @@ out:
 	if (app.src.rk)
 		source_release(&app.src);
 	free(app.ends);
+	free(app.txn.moves);
 	store_free(app.st);
 	kx_registry_free(app.registry);
 	kx_codec_free(app.codec);

@@ -1,14 +1,16 @@
 /*
  * PostgreSQL I/O for kx-aggregate.
  *
- * A batch is: resolve parties (own short transaction), then BEGIN; COPY the
- * batch's events straight into kx.events, whose key stays the
- * deduplication authority, also across instances (on a key violation the
- * batch starts again through a staging table, whose INSERT ... RETURNING
- * says which are new); lock and load the touched entities; fold; COPY the
- * new entity rows, the deltas and the offset moves into staging tables;
- * then, in one multi-statement string sent without waiting, move the
- * offsets under the guard, upsert everything and COMMIT. The history and
+ * A batch is: resolve parties (own short transaction), then, in the
+ * transaction (BEGIN with its first batch), COPY the batch's events
+ * straight into kx.events, whose key stays the deduplication authority,
+ * also across instances (on a key violation the batch goes back and
+ * through a staging table, whose INSERT ... RETURNING says which are
+ * new); lock and load the touched entities; fold. A transaction's last
+ * batch then COPYs the new entity rows, the deltas and the offset moves
+ * into staging tables and, in one multi-statement string sent without
+ * waiting, moves the offsets under the guard, upserts everything and
+ * COMMITs. The history and
  * the entity rows go in COPY's binary format (copybin.c), which spares the
  * server parsing their uuids, timestamps and arrays; the small delta rows
  * stay text. Staging tables are session temp tables emptied at commit, so
@@ -33,6 +35,7 @@
 #include "kx/timeutil.h"
 #include "kx/validate.h"
 #include "copybin.h"
+#include "idset.h"
 #include "metrics.h"
 #include "store.h"
 #include "store_int.h"
@@ -44,11 +47,12 @@
  */
 struct session {
 	PGconn *conn;
-	/* Event ids the batch last applied here inserted: the next batch,
-	 * on the other session, counts them as duplicates without waiting
-	 * for this one to commit. */
-	struct kx_hash ids;
-	struct kx_arena ids_arena;
+	/* Event ids the transaction last applied here inserted: its later
+	 * batches and the next transaction, on the other session, count them
+	 * as duplicates without waiting for this one to commit. */
+	struct idset ids;
+	bool open;        /* a transaction holds batches, its end unsent */
+	int batches;      /* batches applied in the open transaction */
 	bool pending;     /* upserts and COMMIT sent, not waited for */
 	bool done;        /* waited for; the outcome is not reported yet */
 	bool added_cells; /* the batch inserted kx.cells rows */
@@ -88,6 +92,7 @@ struct store {
 	 * (insert_events()). */
 	struct kx_hash fresh;
 	int staged_left;      /* batches to stage before a direct COPY */
+	bool copy_missed;     /* the last direct COPY failed on the key */
 	long step_us[STEP__COUNT]; /* store_step_us() */
 };
 
@@ -124,8 +129,7 @@ store_new(const char *conninfo, const char *group)
 	for (int k = 0; k < ENT__COUNT; k++)
 		st->load_sql[k] = store_sql_load(k);
 	for (int i = 0; i < 2; i++) {
-		kx_hash_init(&st->ses[i].ids);
-		kx_arena_init(&st->ses[i].ids_arena);
+		idset_init(&st->ses[i].ids);
 	}
 	st->ss = &st->ses[0];
 	kx_hash_init(&st->party_cache);
@@ -153,8 +157,7 @@ store_free(struct store *st)
 	for (int i = 0; i < 2; i++) {
 		if (st->ses[i].conn)
 			PQfinish(st->ses[i].conn);
-		kx_hash_release(&st->ses[i].ids);
-		kx_arena_release(&st->ses[i].ids_arena);
+		idset_release(&st->ses[i].ids);
 	}
 	for (int k = 0; k < ENT__COUNT; k++)
 		free(st->load_sql[k]);
@@ -268,8 +271,7 @@ settle(struct store *st, struct session *s)
 		return;
 	forget_cells(st);
 	forget_states(st);
-	kx_hash_clear(&s->ids);
-	kx_arena_reset(&s->ids_arena);
+	idset_clear(&s->ids);
 	if (s->conn && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 }
@@ -284,6 +286,7 @@ store_wait(struct store *st)
 		a = &st->ses[1];
 		b = &st->ses[0];
 	}
+	store_abort(st);
 	settle(st, a);
 	settle(st, b);
 	/* Partitions may move now, and with them the rows carried. */
@@ -317,15 +320,27 @@ store_connected(const struct store *st)
 	return st->ss->conn && PQstatus(st->ss->conn) == CONNECTION_OK;
 }
 
-int
-store_connect(struct store *st, char *errbuf, size_t errlen)
+/* Connects s if not connected (see store_connect()). */
+static int
+connect_session(struct store *st, struct session *s, char *errbuf,
+		size_t errlen)
 {
-	struct session *s = st->ss;
+	PGresult *res;
 
 	/* Every use of the session waits for its batch in flight first. */
 	settle(st, s);
-	if (store_connected(st))
+	if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
 		return 0;
+	/* A transaction open on a lost connection is gone: say so, rather
+	 * than go on with its next batch outside any transaction. */
+	if (s->open) {
+		s->open = false;
+		forget_cells(st);
+		forget_states(st);
+		idset_clear(&s->ids);
+		snprintf(errbuf, errlen, "connection lost in a transaction");
+		return KX_EDB;
+	}
 	if (s->conn)
 		PQfinish(s->conn);
 	s->conn = PQconnectdb(st->conninfo);
@@ -349,15 +364,39 @@ store_connect(struct store *st, char *errbuf, size_t errlen)
 	kx_arena_reset(&st->cache_arena);
 	forget_cells(st);
 	forget_states(st);
-	return exec_ok(st, store_sql_session, "cannot prepare the session (has "
-					"'kx-admin migrate' run?)",
-		       errbuf, errlen);
+	/* Likewise the event ids either session's last transaction inserted:
+	 * a commit the crash lost would have its events skipped as
+	 * duplicates when they are read again, and so lost. Forgetting them
+	 * costs at most a COPY refused by the key. */
+	idset_clear(&st->ses[0].ids);
+	idset_clear(&st->ses[1].ids);
+	res = PQexec(s->conn, store_sql_session);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		PQclear(res);
+		return session_fail(s, "cannot prepare the session (has "
+				       "'kx-admin migrate' run?)",
+				    errbuf, errlen);
+	}
+	PQclear(res);
+	return 0;
+}
+
+int
+store_connect(struct store *st, char *errbuf, size_t errlen)
+{
+	return connect_session(st, st->ss, errbuf, errlen);
 }
 
 int
 store_ping(struct store *st, char *errbuf, size_t errlen)
 {
-	int rc = store_connect(st, errbuf, errlen);
+	int rc;
+
+	/* An open transaction's own queries tell; one failing here would
+	 * fail it. */
+	if (st->ss->open)
+		return 0;
+	rc = store_connect(st, errbuf, errlen);
 
 	return rc ? rc : exec_ok(st, "SELECT 1", "ping", errbuf, errlen);
 }
@@ -527,15 +566,14 @@ bin_uuid(struct kx_buf *b, const char *id)
 	return copybin_uuid(b, id) ? KX_EINVAL : 0;
 }
 
-/* The id of an event that may not have happened (at == NO_TIME). */
-static int
-bin_opt_uuid(struct kx_buf *b, int64_t at, const char *id)
+/* A marker's event id; NULL when there is none (at == NO_TIME). */
+static void
+bin_mark_id(struct kx_buf *b, const struct mark *m)
 {
-	if (at == NO_TIME) {
+	if (m->at == NO_TIME)
 		copybin_null(b);
-		return 0;
-	}
-	return bin_uuid(b, id);
+	else
+		copybin_uuid_bytes(b, m->id);
 }
 
 /*
@@ -841,6 +879,7 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 {
 	struct miss_ctx c = {st, arena};
 	PGresult *res = NULL;
+	struct session *o;
 	long t;
 	int rc;
 
@@ -848,6 +887,14 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 	 * session empties the cache (store_connect), and that must happen
 	 * before the batch takes its ids from it, not in store_apply(). */
 	if ((rc = store_connect(st, errbuf, errlen)))
+		return rc;
+	/* Likewise the other session, which creates the parties while a
+	 * transaction is open on this one (below); when connected already,
+	 * it is left to commit its batch in flight. */
+	o = &st->ses[st->ss == st->ses];
+	if (st->ss->open &&
+	    !(o->conn && PQstatus(o->conn) == CONNECTION_OK) &&
+	    (rc = connect_session(st, o, errbuf, errlen)))
 		return rc;
 	t = kx_mono_us();
 	kx_hash_init(&c.seen);
@@ -864,6 +911,16 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 		goto out;
 	if (c.n) {
 		const char *params[6];
+		/* New parties commit at once, outside the batch's own
+		 * transaction: a transaction of several batches open on
+		 * this session leaves them to the other, once that one's
+		 * batch in flight has ended (rare: parties number in the
+		 * thousands). */
+		struct session *s = st->ss;
+		if (s->open) {
+			s = &st->ses[s == st->ses];
+			settle(st, s);
+		}
 		kx_buf_adds(&c.country, "}");
 		kx_buf_adds(&c.key, "}");
 		kx_buf_adds(&c.name, "}");
@@ -879,7 +936,7 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 		/* Insert the missing ones, then read back every id: another
 		 * instance may have created some of them meanwhile. */
 		res = PQexecParams(
-			st->ss->conn,
+			s->conn,
 			"WITH input AS (SELECT * FROM unnest($1::text[], "
 			"$2::text[], $3::text[], $4::text[], $5::boolean[], "
 			"$6::text[]) AS i(country, name_key, name, kind, eu, raw)), "
@@ -894,8 +951,8 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 			"i.country AND p.name_key = i.name_key",
 			6, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			rc = db_fail(st, "cannot resolve parties", errbuf,
-				     errlen);
+			rc = session_fail(s, "cannot resolve parties", errbuf,
+					  errlen);
 			goto out;
 		}
 		for (int r = 0; r < PQntuples(res); r++) {
@@ -961,8 +1018,11 @@ out:
  * before inserted (skip). Those rows are COPYed straight into kx.events,
  * whose key says whether any was inserted before: the COPY then fails as a
  * whole, and the batch starts again through the staging table, inserting
- * what is new. That costs a COPY wasted, so after one the next
- * HISTORY_STAGED batches take the staging path at once.
+ * what is new (a later batch of a transaction goes back to a savepoint
+ * taken before its COPY; the first rolls back and begins again). That
+ * costs a COPY wasted; after two batches in a row pay it (a feed sending
+ * old events again), the next HISTORY_STAGED take the staging path at
+ * once. The staging path costs about four times the direct COPY per row.
  */
 #define HISTORY_STAGED 16
 #define UNIQUE_VIOLATION "23505"
@@ -971,7 +1031,7 @@ out:
  * marks every other message of an event a duplicate. */
 static int
 choose_copies(struct store *st, struct msg *msgs, size_t n,
-	      const struct kx_hash *skip)
+	      const struct idset *skip, const struct idset *own)
 {
 	kx_hash_clear(&st->fresh);
 	for (size_t i = 0; i < n; i++) {
@@ -983,9 +1043,13 @@ choose_copies(struct store *st, struct msg *msgs, size_t n,
 		if (!ev)
 			continue;
 		len = strlen(ev->event_id);
-		/* Inserted by the batch before (committed, or committing:
-		 * this one's guard checks that it did). */
-		if (kx_hash_get(skip, ev->event_id, len))
+		/* Inserted by the transaction before (committed, or
+		 * committing: this one's guard checks that it did), or by
+		 * an earlier batch of this one. (An id that is no UUID
+		 * fails the COPY, which says so.) */
+		msgs[i].has_id = !kx_uuid_parse(ev->event_id, msgs[i].id);
+		if (msgs[i].has_id && (idset_has(skip, msgs[i].id) ||
+				       idset_has(own, msgs[i].id)))
 			continue;
 		if (!(slot = kx_hash_put(&st->fresh, ev->event_id, len)))
 			return KX_ENOMEM;
@@ -1026,7 +1090,9 @@ copy_history(struct store *st, const char *table, struct msg *msgs,
 		if (!ev || msgs[i].dup)
 			continue;
 		copybin_row(rows, 8);
-		if ((rc = bin_uuid(rows, ev->event_id)))
+		if (msgs[i].has_id)
+			copybin_uuid_bytes(rows, msgs[i].id);
+		else if ((rc = bin_uuid(rows, ev->event_id)))
 			snprintf(errbuf, errlen, "event '%s' is not a UUID",
 				 ev->event_id);
 		copybin_int2(rows, (int16_t)fold_kind_of(ev->type));
@@ -1088,52 +1154,63 @@ insert_staged(struct store *st, struct msg *msgs, size_t n, char *errbuf,
 
 static int
 insert_events(struct store *st, struct msg *msgs, size_t n,
-	      const struct kx_hash *skip, long *n_new, char *errbuf,
+	      const struct idset *skip, long *n_new, char *errbuf,
 	      size_t errlen)
 {
 	struct session *s = st->ss;
 	bool unique = false;
 	int rc;
 
-	if ((rc = choose_copies(st, msgs, n, skip)))
+	if ((rc = choose_copies(st, msgs, n, skip, &s->ids)))
 		return rc;
 	if (st->staged_left > 0) {
 		st->staged_left--;
 		rc = insert_staged(st, msgs, n, errbuf, errlen);
 	} else {
+		/* Later batches of a transaction keep what the earlier
+		 * ones wrote should the COPY fail (at most
+		 * STORE_TXN_BATCHES - 1 subtransactions: see store.h). */
+		bool sp = s->batches > 0;
+		if (sp && (rc = exec_ok(st, "SAVEPOINT history",
+					"cannot take a savepoint", errbuf,
+					errlen)))
+			return rc;
 		rc = copy_history(st, "kx.events", msgs, n, &unique, errbuf,
 				  errlen);
 		if (rc && unique) {
 			/* One was inserted before: start again, staged. */
 			kx_log_debug("aggregate", "history: an event of the "
-						  "batch was inserted before; "
-						  "staging the next %d batches",
-				     HISTORY_STAGED);
-			st->staged_left = HISTORY_STAGED;
-			rc = exec_ok(st, "ROLLBACK", "cannot roll back",
-				     errbuf, errlen);
-			if (!rc)
+						  "batch was inserted before%s",
+				     st->copy_missed ? "; staging the next "
+						       "batches"
+						     : "");
+			if (st->copy_missed)
+				st->staged_left = HISTORY_STAGED;
+			if (sp)
+				rc = exec_ok(st, "ROLLBACK TO SAVEPOINT history",
+					     "cannot roll back", errbuf,
+					     errlen);
+			else if (!(rc = exec_ok(st, "ROLLBACK",
+						"cannot roll back", errbuf,
+						errlen)))
 				rc = exec_ok(st, "BEGIN", "cannot begin",
 					     errbuf, errlen);
 			if (!rc)
 				rc = insert_staged(st, msgs, n, errbuf,
 						   errlen);
 		}
+		st->copy_missed = unique;
 	}
 	if (rc)
 		return rc;
 	*n_new = 0;
 	for (size_t i = 0; i < n; i++) {
-		char *k;
-		struct kx_hash_slot *slot;
 		if (!msgs[i].ev || msgs[i].dup)
 			continue;
 		(*n_new)++;
-		/* For the next batch's skip. */
-		k = kx_arena_strdup(&s->ids_arena, msgs[i].ev->event_id);
-		if (!k || !(slot = kx_hash_put(&s->ids, k, strlen(k))))
+		/* For the later batches' and the next transaction's skip. */
+		if (msgs[i].has_id && idset_add(&s->ids, msgs[i].id))
 			return KX_ENOMEM;
-		slot->value = k;
 	}
 	return 0;
 }
@@ -1151,6 +1228,22 @@ sector_of(struct ent *e, enum col c)
 		return &e->by_sector.academia;
 	default:
 		return &e->by_sector.civil_society;
+	}
+}
+
+/* Whether a text column's values repeat across entities (fold_intern()). */
+static bool
+repeats(enum col c)
+{
+	switch (c) {
+	case C_PAIRING_ID:
+	case C_TITLE:
+	case C_PRACTICE_ID:
+	case C_REPORT_URL:
+	case C_URL:
+		return false;
+	default:
+		return true;
 	}
 }
 
@@ -1188,10 +1281,12 @@ load_row(struct fold *f, struct ent *e, PGresult *res, int r)
 	for (int i = 0; cols[i] != C__END; i++) {
 		const char *v = PQgetisnull(res, r, i) ? NULL
 						       : PQgetvalue(res, r, i);
-		/* Only text the entity keeps is copied out of the result;
-		 * numbers and markers are read from it directly. */
-		char *copy = v && keeps_text(cols[i]) ? kx_arena_strdup(a, v)
-						       : NULL;
+		/* Only text the entity keeps is copied out of the result
+		 * (once for values that repeat across entities); numbers and
+		 * markers are read from it directly. */
+		const char *copy = !v || !keeps_text(cols[i]) ? NULL
+				   : repeats(cols[i]) ? fold_intern(f, v)
+						      : kx_arena_strdup(a, v);
 
 		if (v && keeps_text(cols[i]) && !copy)
 			return KX_ENOMEM;
@@ -1249,7 +1344,7 @@ load_row(struct fold *f, struct ent *e, PGresult *res, int r)
 			break;
 		case C_SDGS:
 			if (parse_arr(a, v, &e->sdgs, &e->n_sdgs) ||
-			    fold_sdg_cells(a, e->sdgs, e->n_sdgs, &e->goals,
+			    fold_sdg_cells(f, e->sdgs, e->n_sdgs, &e->goals,
 					   &e->targets, &e->n_targets))
 				return KX_ENOMEM;
 			break;
@@ -1275,21 +1370,22 @@ load_row(struct fold *f, struct ent *e, PGresult *res, int r)
 			e->last.at = strtoll(v, NULL, 10);
 			break;
 		case C_LAST_ID:
-			snprintf(e->last.id, sizeof(e->last.id), "%s", v);
+			if (kx_uuid_parse(v, e->last.id))
+				return KX_EDB;
 			break;
 		case C_FIRST_AT:
 			e->first.at = v ? strtoll(v, NULL, 10) : NO_TIME;
 			break;
 		case C_FIRST_ID:
-			snprintf(e->first.id, sizeof(e->first.id), "%s",
-				 v ? v : "");
+			if (v && kx_uuid_parse(v, e->first.id))
+				return KX_EDB;
 			break;
 		case C_HELD_AT:
 			e->held.at = v ? strtoll(v, NULL, 10) : NO_TIME;
 			break;
 		case C_HELD_ID:
-			snprintf(e->held.id, sizeof(e->held.id), "%s",
-				 v ? v : "");
+			if (v && kx_uuid_parse(v, e->held.id))
+				return KX_EDB;
 			break;
 		case C_HELD_PARTICIPANTS:
 			e->held_participants = v ? atoi(v) : 0;
@@ -1322,14 +1418,17 @@ load_row(struct fold *f, struct ent *e, PGresult *res, int r)
 	return 0;
 }
 
-/* The state the batch before left for an entity of this batch, or NULL. */
+/* The state the transaction before left for an entity of this one, or
+ * NULL. */
 static const struct ent *
 carried(struct store *st, const struct ent *e)
 {
 	size_t len;
 	const char *key = fold_entity_key(e, &len);
+	const struct ent *c =
+		st->carry.len ? kx_hash_get(&st->carry, key, len) : NULL;
 
-	return st->carry.len ? kx_hash_get(&st->carry, key, len) : NULL;
+	return c && c->last.at != NO_TIME ? c : NULL;
 }
 
 /* Queues the new events on their entities and loads the stored states of
@@ -1367,7 +1466,7 @@ load_entities(struct store *st, struct msg *msgs, size_t n, struct fold *f,
 		if (!created)
 			continue;
 		if ((c = carried(st, e))) {
-			if (fold_copy_state(&f->arena, c, e)) {
+			if (fold_copy_state(f, c, e)) {
 				rc = KX_ENOMEM;
 				goto out;
 			}
@@ -1503,19 +1602,19 @@ copy_entity(struct kx_buf *b, const struct ent *e, int n_cols)
 			bin_ts(b, e->last.at);
 			break;
 		case C_LAST_ID:
-			rc = bin_uuid(b, e->last.id);
+			bin_mark_id(b, &e->last);
 			break;
 		case C_FIRST_AT:
 			bin_ts(b, e->first.at);
 			break;
 		case C_FIRST_ID:
-			rc = bin_opt_uuid(b, e->first.at, e->first.id);
+			bin_mark_id(b, &e->first);
 			break;
 		case C_HELD_AT:
 			bin_ts(b, e->held.at);
 			break;
 		case C_HELD_ID:
-			rc = bin_opt_uuid(b, e->held.at, e->held.id);
+			bin_mark_id(b, &e->held);
 			break;
 		case C_HELD_PARTICIPANTS:
 			if (e->held.at == NO_TIME)
@@ -1753,11 +1852,10 @@ party_delta_cmp(const void *a, const void *b)
 }
 
 static int
-write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
-	     size_t n, char *errbuf, size_t errlen)
+write_deltas(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 {
 	const struct party_delta **sorted;
-	size_t n_sorted = 0, r;
+	size_t n_sorted = 0;
 	struct kx_buf *b;
 	int rc;
 
@@ -1805,7 +1903,7 @@ write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 	/* In key order: the party statement upserts them in the order they
 	 * were copied, so two instances take the rows in the same order
 	 * (see PARTY_CTES). */
-	sorted = kx_arena_alloc(&f->arena,
+	sorted = kx_arena_alloc(&f->work,
 				(f->parties.len + 1) * sizeof(*sorted));
 	if (!sorted)
 		return KX_ENOMEM;
@@ -1856,6 +1954,17 @@ write_deltas(struct store *st, struct fold *f, const struct msg *msgs,
 	}
 	if (f->months.len && (rc = copy_end(st, errbuf, errlen)))
 		return rc;
+	return 0;
+}
+
+/* The batch's rejected messages, for kx.rejected_events. */
+static int
+write_rejects(struct store *st, const struct msg *msgs, size_t n,
+	      char *errbuf, size_t errlen)
+{
+	struct kx_buf *b;
+	size_t r;
+	int rc;
 
 	for (r = 0; r < n && msgs[r].ev; r++)
 		;
@@ -1912,29 +2021,17 @@ write_offsets(struct store *st, const struct offset_move *moves, size_t n,
 	return copy_end(st, errbuf, errlen);
 }
 
-/* Keeps the state of every entity the batch touched, for the next batch
- * (struct store, carry). */
+/* Keeps the state of every entity the transaction touched, for the next
+ * one (struct store, carry): the fold's states are handed over whole. */
 static int
-carry_states(struct store *st, const struct fold *f)
+carry_states(struct store *st, struct fold *f)
 {
-	forget_states(st);
-	for (size_t i = 0; i < f->ents.cap; i++) {
-		const struct ent *e = f->ents.slots[i].value;
-		struct kx_hash_slot *slot;
-		const char *key;
-		struct ent *c;
-		size_t len;
+	int rc;
 
-		if (!f->ents.slots[i].key || !e || e->last.at == NO_TIME)
-			continue;
-		c = kx_arena_calloc(&st->carry_arena, 1, sizeof(*c));
-		if (!c || fold_copy_entity(&st->carry_arena, e, c))
-			return KX_ENOMEM;
-		key = fold_entity_key(c, &len);
-		if (!(slot = kx_hash_put(&st->carry, key, len)))
-			return KX_ENOMEM;
-		slot->value = c;
-	}
+	forget_states(st);
+	if ((rc = fold_keep(f)))
+		return rc;
+	fold_give(f, &st->carry, &st->carry_arena);
 	st->carry_ok = true;
 	return 0;
 }
@@ -1950,44 +2047,65 @@ forget_states(struct store *st)
 int
 store_apply(struct store *st, struct msg *msgs, size_t n,
 	    const struct offset_move *moves, size_t n_moves, struct fold *fold,
-	    long *n_new, char *errbuf, size_t errlen)
+	    bool last, long *n_new, char *errbuf, size_t errlen)
 {
 	struct session *s = st->ss, *prev = &st->ses[s == st->ses];
 	long t;
 	int rc;
 
-	if ((rc = store_connect(st, errbuf, errlen)))
-		return rc;
-	/* The batch before this one may still be committing on the other
-	 * session. Its rows are locked and its new ones invisible until it
-	 * does, so this batch takes their states from what it carried, and
-	 * counts the events it inserted as duplicates. Without those states
-	 * (a failure or a new session forgot them), or when it inserted
-	 * rows this batch must see but cannot until it commits (cells this
-	 * batch may name; offset rows this batch's guard checks), it is
-	 * waited for first. */
-	if (prev->pending &&
-	    (prev->added_cells || prev->new_offsets || !st->carry_ok))
-		settle(st, prev);
-	kx_hash_clear(&s->ids);
-	kx_arena_reset(&s->ids_arena);
-	s->added_cells = s->new_offsets = false;
+	*n_new = 0;
+	if (!s->open) {
+		if ((rc = store_connect(st, errbuf, errlen)))
+			return rc;
+		/* The transaction before this one may still be committing
+		 * on the other session. Its rows are locked and its new ones
+		 * invisible until it does, so this one takes their states
+		 * from what it carried, and counts the events it inserted
+		 * as duplicates. Without those states (a failure or a new
+		 * session forgot them), or when it inserted cells this one
+		 * may name, it is waited for first. (Offset rows it
+		 * inserted are waited for at the end, below.) */
+		if (prev->pending && (prev->added_cells || !st->carry_ok))
+			settle(st, prev);
+		idset_clear(&s->ids);
+		s->added_cells = s->new_offsets = false;
+		if ((rc = exec_ok(st, "BEGIN", "cannot begin", errbuf,
+				  errlen)))
+			return rc;
+		s->open = true;
+		s->batches = 0;
+	}
 	t = kx_mono_us();
-	if ((rc = exec_ok(st, "BEGIN", "cannot begin", errbuf, errlen)))
-		return rc;
-	if ((rc = insert_events(st, msgs, n, &prev->ids, n_new, errbuf,
-				errlen)))
-		goto fail;
-	t = lap(st, STEP_HISTORY, t);
-	if ((rc = load_entities(st, msgs, n, fold, errbuf, errlen)))
-		goto fail;
-	t = lap(st, STEP_LOAD, t);
-	if ((rc = fold_run(fold)) ||
-	    (rc = resolve_cells(st, fold, errbuf, errlen)))
-		goto fail;
-	t = lap(st, STEP_FOLD, t);
+	if (n) {
+		if ((rc = insert_events(st, msgs, n, &prev->ids, n_new, errbuf,
+					errlen)))
+			goto fail;
+		t = lap(st, STEP_HISTORY, t);
+		if ((rc = load_entities(st, msgs, n, fold, errbuf, errlen)))
+			goto fail;
+		t = lap(st, STEP_LOAD, t);
+		if ((rc = fold_run(fold)) ||
+		    (rc = resolve_cells(st, fold, errbuf, errlen)) ||
+		    (!last && (rc = fold_keep(fold))))
+			goto fail;
+		t = lap(st, STEP_FOLD, t);
+		if ((rc = write_rejects(st, msgs, n, errbuf, errlen)))
+			goto fail;
+	}
+	s->batches++;
+	if (!last) {
+		lap(st, STEP_WRITE, t);
+		return 0;
+	}
+	/* This one's guard checks the offset rows of the transaction
+	 * before: rows that one inserted must have committed first. (A
+	 * fresh group's first transactions insert them, one per partition
+	 * as its first messages come; waiting here rather than at the
+	 * start lets this one's work run meanwhile.) */
+	if (prev->pending && prev->new_offsets)
+		settle(st, prev);
 	if ((rc = write_entities(st, fold, errbuf, errlen)) ||
-	    (rc = write_deltas(st, fold, msgs, n, errbuf, errlen)) ||
+	    (rc = write_deltas(st, fold, errbuf, errlen)) ||
 	    (rc = write_offsets(st, moves, n_moves, errbuf, errlen)) ||
 	    (rc = carry_states(st, fold)))
 		goto fail;
@@ -1999,6 +2117,7 @@ store_apply(struct store *st, struct msg *msgs, size_t n,
 		goto fail;
 	}
 	lap(st, STEP_WRITE, t);
+	s->open = false;
 	s->pending = true;
 	s->seq = ++st->seq;
 	st->ss = prev;
@@ -2006,11 +2125,23 @@ store_apply(struct store *st, struct msg *msgs, size_t n,
 fail:
 	if (rc == KX_ENOMEM)
 		snprintf(errbuf, errlen, "out of memory");
+	store_abort(st);
+	return rc;
+}
+
+void
+store_abort(struct store *st)
+{
+	struct session *s = st->ss;
+
+	if (!s->open)
+		return;
 	/* Cells this transaction added are gone with it: read them again.
 	 * What it carried was built on rows it did not write. */
 	forget_cells(st);
 	forget_states(st);
+	s->open = false;
+	idset_clear(&s->ids);
 	if (s->conn)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
-	return rc;
 }

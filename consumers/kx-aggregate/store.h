@@ -1,7 +1,8 @@
 /*
  * kx-aggregate's PostgreSQL side. Two connections, one transaction per
- * batch: history, entity states, aggregate deltas, rejected messages and
- * the guarded offset update commit together or not at all.
+ * batch or per several: history, entity states, aggregate deltas,
+ * rejected messages and the guarded offset update commit together or not
+ * at all.
  *
  * No SQL text is ever built from input: values travel as parameters or
  * through COPY.
@@ -29,6 +30,8 @@ struct msg {
 	const void *key, *value;
 	size_t keylen, len;
 	bool dup; /* set by store_apply(): not new to kx.events */
+	bool has_id; /* id holds ev->event_id's 16 bytes (store_apply()) */
+	unsigned char id[16];
 	int32_t *party_ids;
 	size_t n_parties;
 };
@@ -69,23 +72,38 @@ int store_each_offset(struct store *st,
 int store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 			  struct kx_arena *arena, char *errbuf, size_t errlen);
 
+/* Most batches one transaction holds: each after the first inserts its
+ * history in a subtransaction, and PostgreSQL keeps up to 64 of them in
+ * a transaction's shared entry before other sessions must look further. */
+#define STORE_TXN_BATCHES 32
+
 /*
- * Applies a batch in one transaction. Marks duplicates, loads the touched
- * entities into fold, runs it and writes everything. The last part, the
- * offset guard, the set-based upserts and the COMMIT, is sent and left
- * running: 0 means "sent", and store_settle() says whether it committed.
- * Returns KX_EDB when the batch could not be sent (nothing was written).
+ * Applies a batch. Marks duplicates, loads the touched entities into
+ * fold, runs it and writes what it must. A transaction holds one batch or
+ * several: the first begins it; each inserts its history and rejected
+ * messages and folds its events; last ends it, writing the entity states,
+ * the deltas and moves, the offset moves of every batch of the
+ * transaction. Its end, the offset guard, the set-based upserts and the
+ * COMMIT, is sent and left running: 0 means "sent" (or, for a batch that
+ * is not last, "applied"), and store_settle() says whether it committed.
+ * n may be 0 to end a transaction with the batches it holds. Returns
+ * KX_EDB when the batch could not be applied: the whole transaction is
+ * then rolled back, earlier batches included.
  *
- * Batches alternate between two connections, so this one's history and
- * entity work runs while the one before still commits on the other. A
- * batch builds on that one (the entity states it left, the events it
- * inserted), so moves must list that batch's partitions too, with next =
- * expected where this batch has none of their messages: then the guard
- * lets this batch commit only if that one did.
+ * Transactions alternate between two connections, so this one's history
+ * and entity work runs while the one before still commits on the other.
+ * A transaction builds on that one (the entity states it left, the events
+ * it inserted), so moves must list that one's partitions too, with next
+ * = expected where this one has none of their messages: then the guard
+ * lets this one commit only if that one did.
  */
 int store_apply(struct store *st, struct msg *msgs, size_t n,
 		const struct offset_move *moves, size_t n_moves,
-		struct fold *fold, long *n_new, char *errbuf, size_t errlen);
+		struct fold *fold, bool last, long *n_new, char *errbuf,
+		size_t errlen);
+
+/* Rolls back the open transaction, if any, with all of its batches. */
+void store_abort(struct store *st);
 
 /*
  * Waits for the oldest batch store_apply() left running and returns how it
@@ -106,9 +124,9 @@ int store_settle(struct store *st, char *errbuf, size_t errlen);
 const long *store_step_us(const struct store *st);
 
 /*
- * Waits for every batch in flight (their outcomes stay for
- * store_settle()) and forgets the entity states they left: called when
- * partitions move.
+ * Rolls back the open transaction, waits for every batch in flight (their
+ * outcomes stay for store_settle()) and forgets the entity states they
+ * left: called when partitions move.
  */
 void store_wait(struct store *st);
 

@@ -195,7 +195,7 @@ def progress_and_summary(suite):
                 and all(x[0] < y[0] for x, y in zip(lines, lines[1:])), str(lines))
     sc.res.true("each progress line has a rate above 0 and a lag of 0 or more",
                 all(rate > 0 and lag >= 0 for _, _, _, _, rate, lag in lines), str(lines))
-    m = re.search(r"aggregate: " + COUNTS + r" in (\d+) batches, (\d+\.\d) s$", err, re.M)
+    m = re.search(r"aggregate: " + COUNTS + r" in (\d+) transactions, (\d+\.\d) s$", err, re.M)
     sc.res.true("a summary line at the end", m is not None, err[-1500:])
     if m:
         total, new, dups, rej, batches = (int(x) for x in m.groups()[:5])
