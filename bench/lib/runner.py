@@ -235,10 +235,10 @@ def bench_producer(ctx):
 
 
 def closing_lines(text):
-    """What kx-aggregate's last lines at info say: {"batches": N,
-    "steps_s": {step: seconds}}, each key only when found."""
+    """What kx-aggregate's last lines at info say: {"batches": N (its
+    transactions), "steps_s": {step: seconds}}, each key only when found."""
     out = {}
-    m = re.search(r" in (\d+) batches, ", text)
+    m = re.search(r" in (\d+) (?:batches|transactions), ", text)
     if m:
         out["batches"] = int(m.group(1))
     m = re.search(r"time by step: (.*)$", text, re.M)
@@ -358,22 +358,35 @@ def bench_consumer(ctx):
     return res
 
 
+# The peer's batch is its transaction. It runs at its default (5,000, as
+# kx-aggregate's batch) and at kx-aggregate's default --txn-max (20,000):
+# while behind, kx-aggregate adds full batches up to that many in one
+# transaction, so the peer gets the same. The faster run is the one compared.
+PEER_BATCHES = (5000, 20000)
+
+
 def bench_peer(ctx):
     pre, db = ctx["prefix"], ctx["db_peer"]
     n = ctx["sent"]
-    fresh_db(db)
-    env = dict(os.environ, KX_DB=conninfo(db))
-    with Cpu() as c:
-        r = timed([ctx["python"], f"{TOP}/bench/peer/kx_peer.py", "--group", f"{pre}peer",
-                   "--topic-prefix", pre, "--until-caught-up"], ctx["tmp"], "kx-peer",
-                  env=env)
-    r.update(events=n, events_per_s=rate(n, r["wall_s"]), pg_cpu_s=c.pg,
-             kafka_cpu_s=c.kafka, load=c.load)
-    r["verify"] = verify(db)
-    r["same_views_as_kx"] = view_digests(db) == view_digests(ctx["db_kx"])
-    log(f"peer: {r['events_per_s']}/s, RSS {r.get('rss_mb')} MB, verify "
-        f"{r['verify']['ok']}, same views as KX {r['same_views_as_kx']}")
-    return r
+    runs = []
+    for i, batch in enumerate(PEER_BATCHES):
+        fresh_db(db)
+        env = dict(os.environ, KX_DB=conninfo(db))
+        with Cpu() as c:
+            r = timed([ctx["python"], f"{TOP}/bench/peer/kx_peer.py", "--group",
+                       f"{pre}peer{i}", "--topic-prefix", pre, "--until-caught-up",
+                       "--batch-max", str(batch)], ctx["tmp"], "kx-peer", env=env)
+        r.update(events=n, events_per_s=rate(n, r["wall_s"]), pg_cpu_s=c.pg,
+                 kafka_cpu_s=c.kafka, load=c.load, batch_max=batch)
+        r["verify"] = verify(db)
+        r["same_views_as_kx"] = view_digests(db) == view_digests(ctx["db_kx"])
+        log(f"peer (batches of {batch}): {r['events_per_s']}/s, RSS {r.get('rss_mb')} MB, "
+            f"verify {r['verify']['ok']}, same views as KX {r['same_views_as_kx']}")
+        runs.append(r)
+    best = dict(max(runs, key=lambda r: r["events_per_s"] or 0))
+    best["runs"] = [{k: r.get(k) for k in ("batch_max", "wall_s", "events_per_s", "rss_mb",
+                                            "user_s", "pg_cpu_s")} for r in runs]
+    return best
 
 
 def bench_views(ctx):
@@ -728,6 +741,12 @@ def write_report(res, path_md, path_json):
                      f"views identical to x1: {k2['same_views_as_x1']}.")
         L.append(f"- Raw COPY baseline: {c['copy']['rows']:,} rows of `kx.events` into a "
                  f"table with the same primary key and index in {c['copy']['wall_s']} s.")
+    if peer and peer.get("runs"):
+        L.append("- Python peer, each batch size it ran at (the faster is compared): " +
+                 "; ".join(f"batches of {x['batch_max']:,}: {fmt(x['events_per_s'])} ev/s, "
+                           f"{x['wall_s']} s wall, CPU {x.get('user_s')} s user, "
+                           f"PostgreSQL CPU {x.get('pg_cpu_s')} s, RSS {fmt(x.get('rss_mb'))} MB"
+                           for x in peer["runs"]) + ".")
     if peer:
         L.append(f"- Python peer: {peer['wall_s']} s wall, CPU {peer.get('user_s')} s user + "
                  f"{peer.get('sys_s')} s sys, PostgreSQL CPU {peer.get('pg_cpu_s')} s; "
@@ -745,7 +764,7 @@ def write_report(res, path_md, path_json):
                 if k.get("steps_s"):
                     b = k.get("batches")
                     L.append(f"- Latency ({who}), kx-aggregate's time by step over the run"
-                             + (f" ({b:,} batches; ms per batch)" if b else "") + ": "
+                             + (f" ({b:,} transactions; ms per transaction)" if b else "") + ": "
                              + ", ".join(f"{n} {t} s" + (f" ({t * 1000 / b:.1f})" if b else "")
                                          for n, t in k["steps_s"].items()) + ".")
     if v:
