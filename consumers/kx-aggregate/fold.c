@@ -33,7 +33,7 @@ fold_init(struct fold *f)
 	kx_arena_init(&f->work);
 	kx_hash_init(&f->ents);
 	kx_hash_init(&f->cells);
-	kx_hash_init(&f->parties);
+	pdmap_init(&f->parties);
 	kx_hash_init(&f->months);
 	kx_hash_init(&f->cellset);
 	f->cell_list = NULL;
@@ -54,7 +54,7 @@ fold_release(struct fold *f)
 	f->cellbuf_cap = 0;
 	kx_hash_release(&f->ents);
 	kx_hash_release(&f->cells);
-	kx_hash_release(&f->parties);
+	pdmap_release(&f->parties);
 	kx_hash_release(&f->months);
 	kx_hash_release(&f->cellset);
 	kx_arena_release(&f->arena);
@@ -71,7 +71,7 @@ fold_reset(struct fold *f)
 {
 	kx_hash_clear(&f->ents);
 	kx_hash_clear(&f->cells);
-	kx_hash_clear(&f->parties);
+	pdmap_clear(&f->parties);
 	kx_hash_clear(&f->months);
 	kx_hash_clear(&f->cellset);
 	kx_arena_reset(&f->arena);
@@ -727,14 +727,11 @@ add_cell(struct fold *f, const struct ent *e, const struct cell *c,
 	 * not count them again here. */
 	for (size_t i = 0; c->dim != 1 && i < e->n_parties; i++) {
 		struct party_delta *pd;
-		if (!(pd = delta_slot(f, &f->parties, c, e->party_ids[i],
-				      sizeof(*pd), &created)))
+		if (!(pd = pdmap_get(&f->parties, c, e->party_ids[i],
+				     &created)))
 			return KX_ENOMEM;
-		if (created) {
-			pd->cell = c;
+		if (created)
 			pd->shard = e->shard;
-			pd->party_id = e->party_ids[i];
-		}
 		pd->refs += sign;
 	}
 	return 0;

@@ -19,6 +19,7 @@
 #include "kx/arena.h"
 #include "kx/event.h"
 #include "kx/hash.h"
+#include "pdmap.h"
 
 enum ent_kind { ENT_PAIRING, ENT_VISIT, ENT_PRACTICE, ENT_TRANSFER, ENT__COUNT };
 
@@ -152,16 +153,6 @@ struct cell_delta {
 	int64_t removed_last; /* newest last_event_at of a leaver, or NO_TIME */
 };
 
-/* Party references count over all shards; shard is the first shard
- * whose entity moved them. The party statement books every crossing of
- * the batch in the lowest of these shards (store_sql.c, PARTY_CTES). */
-struct party_delta {
-	const struct cell *cell;
-	int32_t shard;
-	int32_t party_id;
-	int64_t refs;
-};
-
 struct month_delta {
 	char month[11]; /* "YYYY-MM-01" */
 	const char *programme;
@@ -176,7 +167,8 @@ struct fold {
 	/* The rest: queued events, cells and deltas. */
 	struct kx_arena work;
 	struct kx_hash ents;
-	struct kx_hash cells, parties, months;
+	struct kx_hash cells, months;
+	struct pdmap parties; /* struct party_delta, by (cell, party) */
 	struct kx_hash cellset; /* interned cells, by fold_cell_key() */
 	struct cell *cell_list;
 	struct ent *dirty; /* list of entities changed in this batch */

@@ -1908,8 +1908,8 @@ write_deltas(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 	if (!sorted)
 		return KX_ENOMEM;
 	for (size_t i = 0; i < f->parties.cap; i++) {
-		const struct party_delta *d = f->parties.slots[i].value;
-		if (f->parties.slots[i].key && d->refs != 0)
+		const struct party_delta *d = &f->parties.slots[i];
+		if (d->cell && d->refs != 0)
 			sorted[n_sorted++] = d;
 	}
 	qsort(sorted, n_sorted, sizeof(*sorted), party_delta_cmp);

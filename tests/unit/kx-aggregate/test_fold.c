@@ -226,8 +226,8 @@ collect_deltas(const struct fold *f, struct sums *s)
 		}
 	}
 	for (size_t i = 0; i < f->parties.cap; i++) {
-		const struct party_delta *d = f->parties.slots[i].value;
-		if (!f->parties.slots[i].key)
+		const struct party_delta *d = &f->parties.slots[i];
+		if (!d->cell)
 			continue;
 		cell_name(d->cell, cell, sizeof(cell));
 		snprintf(key, sizeof(key), "party %s|%d", cell,
