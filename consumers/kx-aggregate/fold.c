@@ -386,10 +386,12 @@ borrow_strs(struct ent *e, const char ***field, size_t *n,
 /* The event's marker. Its id was checked to be a UUID (validate.h); were
  * it not one, all its bytes would be 0. */
 static void
-mark_of(const struct kx_event *ev, struct mark *m)
+mark_of(const struct pending *p, struct mark *m)
 {
-	m->at = ev->occurred_at;
-	if (kx_uuid_parse(ev->event_id, m->id))
+	m->at = p->ev->occurred_at;
+	if (p->id)
+		memcpy(m->id, p->id, sizeof(m->id));
+	else if (kx_uuid_parse(p->ev->event_id, m->id))
 		memset(m->id, 0, sizeof(m->id));
 }
 
@@ -505,7 +507,7 @@ apply(struct fold *f, struct ent *e, const struct pending *p)
 	struct mark m;
 	int rc;
 
-	mark_of(ev, &m);
+	mark_of(p, &m);
 	if (e->last.at == NO_TIME || fold_mark_cmp(&m, &e->last) > 0) {
 		if ((rc = take_snapshot(f, e, p, &m)))
 			return rc;

@@ -127,6 +127,9 @@ enum {
 /* One new event waiting to be folded, with its resolved party ids. */
 struct pending {
 	const struct kx_event *ev;
+	/* The event id's 16 bytes when the caller parsed it already (it
+	 * must outlive fold_run()), or NULL: the fold parses it. */
+	const unsigned char *id;
 	int32_t shard;
 	const int32_t *party_ids;
 	size_t n_parties;

@@ -1454,6 +1454,7 @@ load_entities(struct store *st, struct msg *msgs, size_t n, struct fold *f,
 		if (!msgs[i].ev || msgs[i].dup)
 			continue;
 		p.ev = msgs[i].ev;
+		p.id = msgs[i].has_id ? msgs[i].id : NULL;
 		p.shard = msgs[i].shard;
 		p.party_ids = msgs[i].party_ids;
 		p.n_parties = msgs[i].n_parties;
