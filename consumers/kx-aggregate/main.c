@@ -642,23 +642,32 @@ commit_batch(struct app *app, bool last)
 	}
 	/* Only partitions this instance owns may be applied: each needs its
 	 * offset guard. (A revoke clears the batch, so this drops nothing in
-	 * practice; it keeps the invariant local.) */
+	 * practice; it keeps the invariant local.) Messages come in runs of
+	 * one partition, so its lookups are kept for the next message. */
 	{
+		const char *topic = NULL;
+		int32_t partition = -1;
+		struct offset_move *mv = NULL;
 		size_t k = 0;
+
 		for (size_t i = 0; i < b->n; i++) {
-			if (source_part(&app->src, b->msgs[i].topic,
-					b->msgs[i].partition))
-				b->msgs[k++] = b->msgs[i];
+			struct msg *m = &b->msgs[i];
+			if (!topic || m->partition != partition ||
+			    strcmp(m->topic, topic)) {
+				struct part *p = source_part(
+					&app->src, m->topic, m->partition);
+				topic = m->topic;
+				partition = m->partition;
+				mv = p ? move_for(x->moves, &x->n_moves, p)
+				       : NULL;
+			}
+			if (!mv)
+				continue;
+			if (m->offset + 1 > mv->next)
+				mv->next = m->offset + 1;
+			b->msgs[k++] = *m;
 		}
 		b->n = k;
-	}
-	for (size_t i = 0; i < b->n; i++) {
-		struct msg *m = &b->msgs[i];
-		struct offset_move *mv = move_for(
-			x->moves, &x->n_moves,
-			source_part(&app->src, m->topic, m->partition));
-		if (m->offset + 1 > mv->next)
-			mv->next = m->offset + 1;
 	}
 
 	for (;;) {
