@@ -698,26 +698,29 @@ param_arr_add(struct kx_buf *b, const char *s)
 	kx_buf_add(b, "\"", 1);
 }
 
-/* Parses a PostgreSQL array literal of simple, unquoted or quoted
- * elements into arena strings. */
+/* Parses a PostgreSQL text array literal ({a,"b c"}) into *out, an array
+ * in the fold's arena whose values fold_intern() keeps once: a state's
+ * SDG codes and themes repeat across entities. Returns 0 or KX_ENOMEM. */
 static int
-parse_arr(struct kx_arena *a, const char *lit, const char ***out, size_t *n)
+parse_arr(struct fold *f, const char *lit, const char ***out, size_t *n)
 {
-	size_t cap = 1, k = 0;
+	size_t cap = 1, k = 0, len = strlen(lit);
+	char small[256], *buf = small;
 	const char **v;
 	const char *p;
+	int rc = 0;
 
 	for (p = lit; *p; p++)
 		cap += *p == ',';
-	if (!(v = kx_arena_alloc(a, cap * sizeof(*v))))
+	if (!(v = kx_arena_alloc(&f->arena, cap * sizeof(*v))))
+		return KX_ENOMEM;
+	if (len >= sizeof(small) && !(buf = malloc(len + 1)))
 		return KX_ENOMEM;
 	p = lit;
 	if (*p == '{')
 		p++;
-	while (*p && *p != '}') {
-		char *s = kx_arena_alloc(a, strlen(p) + 1), *q = s;
-		if (!s)
-			return KX_ENOMEM;
+	while (*p && *p != '}' && k < cap) {
+		char *q = buf;
 		if (*p == '"') {
 			for (p++; *p && *p != '"'; p++) {
 				if (*p == '\\' && p[1])
@@ -731,9 +734,44 @@ parse_arr(struct kx_arena *a, const char *lit, const char ***out, size_t *n)
 				*q++ = *p++;
 		}
 		*q = '\0';
-		v[k++] = s;
+		/* Codes and themes repeat across entities: kept once. */
+		if (!(v[k++] = fold_intern(f, buf))) {
+			rc = KX_ENOMEM;
+			break;
+		}
 		if (*p == ',')
 			p++;
+	}
+	if (buf != small)
+		free(buf);
+	*out = v;
+	*n = k;
+	return rc;
+}
+
+/* Parses an integer array literal ({1,2}) into *out, in the fold's
+ * arena. Returns 0, KX_ENOMEM, or KX_EDB for what is not one. */
+static int
+parse_ids(struct fold *f, const char *lit, int32_t **out, size_t *n)
+{
+	size_t cap = 1, k = 0;
+	const char *p;
+	int32_t *v;
+
+	for (p = lit; *p; p++)
+		cap += *p == ',';
+	if (!(v = kx_arena_alloc(&f->arena, cap * sizeof(*v))))
+		return KX_ENOMEM;
+	p = lit;
+	if (*p == '{')
+		p++;
+	while (*p && *p != '}') {
+		char *end;
+		long x = strtol(p, &end, 10);
+		if (end == p || k == cap || x < INT32_MIN || x > INT32_MAX)
+			return KX_EDB;
+		v[k++] = (int32_t)x;
+		p = *end == ',' ? end + 1 : end;
 	}
 	*out = v;
 	*n = k;
@@ -1343,27 +1381,19 @@ load_row(struct fold *f, struct ent *e, PGresult *res, int r)
 			e->practice_id = copy;
 			break;
 		case C_SDGS:
-			if (parse_arr(a, v, &e->sdgs, &e->n_sdgs) ||
+			if (parse_arr(f, v, &e->sdgs, &e->n_sdgs) ||
 			    fold_sdg_cells(f, e->sdgs, e->n_sdgs, &e->goals,
 					   &e->targets, &e->n_targets))
 				return KX_ENOMEM;
 			break;
 		case C_THEMES:
-			if (parse_arr(a, v, &e->themes, &e->n_themes))
+			if (parse_arr(f, v, &e->themes, &e->n_themes))
 				return KX_ENOMEM;
 			break;
 		case C_PARTIES: {
-			const char **ids;
-			size_t n;
-			if (parse_arr(a, v, &ids, &n))
-				return KX_ENOMEM;
-			e->party_ids = kx_arena_alloc(a, (n + 1) *
-							      sizeof(int32_t));
-			if (!e->party_ids)
-				return KX_ENOMEM;
-			for (size_t j = 0; j < n; j++)
-				e->party_ids[j] = atoi(ids[j]);
-			e->n_parties = n;
+			int rc = parse_ids(f, v, &e->party_ids, &e->n_parties);
+			if (rc)
+				return rc;
 			break;
 		}
 		case C_LAST_AT:
