@@ -141,9 +141,13 @@ fold_entity(struct fold *f, enum ent_kind kind, const char *id, bool *created)
 		return NULL;
 	e->kind = kind;
 	e->id = key + 2;
-	e->participants = -1;
-	e->budget_eur = -1;
-	e->last.at = e->first.at = e->held.at = NO_TIME;
+	e->last.at = e->first.at = NO_TIME;
+	if (kind == ENT_PAIRING) {
+		e->u.pairing.budget_eur = -1;
+	} else if (kind == ENT_VISIT) {
+		e->u.visit.participants = -1;
+		e->u.visit.held.at = NO_TIME;
+	}
 	slot->value = e;
 	return e;
 }
@@ -208,22 +212,38 @@ copy_strs(struct fold *f, const char ***v, size_t n)
 static int
 copy_strings(struct fold *f, struct ent *e)
 {
+	int rc = 0;
+
 	if (copy_str(f, &e->programme, true) ||
 	    copy_str(f, &e->source, true) ||
 	    copy_str(f, &e->geo_area, true) ||
 	    copy_strs(f, &e->sdgs, e->n_sdgs) ||
 	    copy_strs(f, &e->themes, e->n_themes) ||
-	    copy_strs(f, &e->targets, e->n_targets) ||
-	    copy_str(f, &e->cooperation_type, true) ||
-	    copy_str(f, &e->pairing_id, false) ||
-	    copy_str(f, &e->visit_type, true) ||
-	    copy_str(f, &e->format, true) || copy_str(f, &e->title, false) ||
-	    copy_str(f, &e->product_type, true) ||
-	    copy_str(f, &e->practice_id, false) ||
-	    copy_str(f, &e->report_url, false) ||
-	    copy_str(f, &e->follow_up, true) || copy_str(f, &e->url, false))
+	    copy_strs(f, &e->targets, e->n_targets))
 		return KX_ENOMEM;
-	return 0;
+	switch (e->kind) {
+	case ENT_PAIRING:
+		rc = copy_str(f, &e->u.pairing.cooperation_type, true);
+		break;
+	case ENT_VISIT:
+		if (copy_str(f, &e->u.visit.pairing_id, false) ||
+		    copy_str(f, &e->u.visit.visit_type, true) ||
+		    copy_str(f, &e->u.visit.format, true) ||
+		    copy_str(f, &e->u.visit.report_url, false) ||
+		    copy_str(f, &e->u.visit.follow_up, true))
+			rc = KX_ENOMEM;
+		break;
+	case ENT_PRACTICE:
+		if (copy_str(f, &e->u.practice.title, false) ||
+		    copy_str(f, &e->u.practice.product_type, true) ||
+		    copy_str(f, &e->u.practice.url, false))
+			rc = KX_ENOMEM;
+		break;
+	default:
+		rc = copy_str(f, &e->u.transfer.practice_id, false);
+		break;
+	}
+	return rc;
 }
 
 /* Copies what e's state borrows from the batch's events. */
@@ -237,11 +257,12 @@ keep_borrowed(struct fold *f, struct ent *e)
 	    ((b & B_GEO) && copy_str(f, &e->geo_area, true)) ||
 	    ((b & B_SDGS) && copy_strs(f, &e->sdgs, e->n_sdgs)) ||
 	    ((b & B_THEMES) && copy_strs(f, &e->themes, e->n_themes)) ||
-	    ((b & B_PAIRING) && copy_str(f, &e->pairing_id, false)) ||
-	    ((b & B_REPORT) && copy_str(f, &e->report_url, false)) ||
-	    ((b & B_TITLE) && copy_str(f, &e->title, false)) ||
-	    ((b & B_URL) && copy_str(f, &e->url, false)) ||
-	    ((b & B_PRACTICE) && copy_str(f, &e->practice_id, false)))
+	    ((b & B_PAIRING) && copy_str(f, &e->u.visit.pairing_id, false)) ||
+	    ((b & B_REPORT) && copy_str(f, &e->u.visit.report_url, false)) ||
+	    ((b & B_TITLE) && copy_str(f, &e->u.practice.title, false)) ||
+	    ((b & B_URL) && copy_str(f, &e->u.practice.url, false)) ||
+	    ((b & B_PRACTICE) &&
+	     copy_str(f, &e->u.transfer.practice_id, false)))
 		return KX_ENOMEM;
 	return 0;
 }
@@ -299,7 +320,7 @@ fold_add(struct fold *f, struct ent *e, const struct pending *p)
 
 int
 fold_sdg_cells(struct fold *f, const char **sdgs, size_t n,
-	       uint32_t *goals, const char ***targets, size_t *n_targets)
+	       uint32_t *goals, const char ***targets, uint32_t *n_targets)
 {
 	const char **t = n ? kx_arena_alloc(&f->arena, n * sizeof(*t)) : NULL;
 	size_t nt = 0;
@@ -373,7 +394,7 @@ borrow(struct ent *e, const char **field, const char *v, unsigned bit)
 }
 
 static void
-borrow_strs(struct ent *e, const char ***field, size_t *n,
+borrow_strs(struct ent *e, const char ***field, uint32_t *n,
 	    const char **v, size_t nv, unsigned bit)
 {
 	if (*field && same_strs(*field, *n, v, nv))
@@ -446,38 +467,35 @@ take_snapshot(struct fold *f, struct ent *e, const struct pending *p,
 		e->party_ids = v;
 		e->n_parties = n;
 	}
-	e->pilot_projects = 0;
-	e->participants = -1;
-	e->budget_eur = -1;
-	e->follow_up = NULL;
-	memset(&e->by_sector, 0, sizeof(e->by_sector));
 	switch (e->kind) {
 	case ENT_PAIRING:
-		e->cooperation_type = kx_cooperation_type_name(
+		e->u.pairing.cooperation_type = kx_cooperation_type_name(
 			ev->u.pairing.cooperation_type);
-		e->pilot_projects = ev->u.pairing.pilot_projects;
-		e->budget_eur = ev->u.pairing.budget_eur;
+		e->u.pairing.pilot_projects = ev->u.pairing.pilot_projects;
+		e->u.pairing.budget_eur = ev->u.pairing.budget_eur;
 		break;
-	case ENT_VISIT:
-		borrow(e, &e->pairing_id, ev->u.visit.pairing_id, B_PAIRING);
-		e->visit_type = kx_visit_type_name(ev->u.visit.visit_type);
-		e->format = kx_visit_format_name(ev->u.visit.format);
-		e->start_date = ev->u.visit.start_date;
-		e->end_date = ev->u.visit.end_date;
-		e->participants = ev->u.visit.participants;
-		borrow(e, &e->report_url, ev->u.visit.report_url, B_REPORT);
-		e->by_sector = ev->u.visit.by_sector;
-		e->follow_up = kx_follow_up_name(ev->u.visit.follow_up);
+	case ENT_VISIT: {
+		struct ent_visit *v = &e->u.visit;
+		borrow(e, &v->pairing_id, ev->u.visit.pairing_id, B_PAIRING);
+		v->visit_type = kx_visit_type_name(ev->u.visit.visit_type);
+		v->format = kx_visit_format_name(ev->u.visit.format);
+		v->start_date = ev->u.visit.start_date;
+		v->end_date = ev->u.visit.end_date;
+		v->participants = ev->u.visit.participants;
+		borrow(e, &v->report_url, ev->u.visit.report_url, B_REPORT);
+		v->by_sector = ev->u.visit.by_sector;
+		v->follow_up = kx_follow_up_name(ev->u.visit.follow_up);
 		break;
+	}
 	case ENT_PRACTICE:
-		borrow(e, &e->title, ev->u.practice.title, B_TITLE);
-		e->product_type =
+		borrow(e, &e->u.practice.title, ev->u.practice.title, B_TITLE);
+		e->u.practice.product_type =
 			kx_product_type_name(ev->u.practice.product_type);
-		borrow(e, &e->url, ev->u.practice.url, B_URL);
+		borrow(e, &e->u.practice.url, ev->u.practice.url, B_URL);
 		break;
 	default:
-		borrow(e, &e->practice_id, ev->u.transfer.practice_id,
-		       B_PRACTICE);
+		borrow(e, &e->u.transfer.practice_id,
+		       ev->u.transfer.practice_id, B_PRACTICE);
 		break;
 	}
 	e->last = *m;
@@ -519,9 +537,10 @@ apply(struct fold *f, struct ent *e, const struct pending *p)
 		e->dirty = true;
 	}
 	if (ev->type == KX_EVENT_VISIT_HELD &&
-	    (e->held.at == NO_TIME || fold_mark_cmp(&m, &e->held) > 0)) {
-		e->held = m;
-		e->held_participants = ev->u.visit.participants;
+	    (e->u.visit.held.at == NO_TIME ||
+	     fold_mark_cmp(&m, &e->u.visit.held) > 0)) {
+		e->u.visit.held = m;
+		e->u.visit.held_participants = ev->u.visit.participants;
 		e->dirty = true;
 	}
 	return 0;
@@ -539,12 +558,13 @@ measures(const struct ent *e, int64_t v[M__COUNT])
 		v[M_ACTION_PLANS_ADOPTED] =
 			e->type == KX_EVENT_PAIRING_ACTION_PLAN_ADOPTED ||
 			e->type == KX_EVENT_PAIRING_COMPLETED;
-		v[M_PILOT_PROJECTS] = e->pilot_projects;
+		v[M_PILOT_PROJECTS] = e->u.pairing.pilot_projects;
 		break;
 	case ENT_VISIT:
 		v[M_VISITS_PLANNED + (e->type - KX_EVENT_VISIT_PLANNED)] = 1;
-		if (e->type == KX_EVENT_VISIT_HELD && e->participants > 0)
-			v[M_PARTICIPANTS] = e->participants;
+		if (e->type == KX_EVENT_VISIT_HELD &&
+		    e->u.visit.participants > 0)
+			v[M_PARTICIPANTS] = e->u.visit.participants;
 		break;
 	case ENT_PRACTICE:
 		v[M_PRACTICES_DOCUMENTED] = 1;
@@ -771,8 +791,10 @@ add_month(struct fold *f, const struct ent *e, int sign)
 		break;
 	case ENT_VISIT:
 		d->m[MM_VISITS_HELD] += sign;
-		if (e->held.at != NO_TIME && e->held_participants > 0)
-			d->m[MM_PARTICIPANTS] += sign * e->held_participants;
+		if (e->u.visit.held.at != NO_TIME &&
+		    e->u.visit.held_participants > 0)
+			d->m[MM_PARTICIPANTS] +=
+				sign * e->u.visit.held_participants;
 		break;
 	case ENT_TRANSFER:
 		d->m[MM_TRANSFERS_REPLICATED] += sign;

@@ -73,42 +73,59 @@ struct mark {
 	unsigned char id[16];
 };
 
-/* One entity's state: what the database row holds. */
+/* One entity's state: what the database row holds. The fields of one
+ * kind only sit in a union (u.pairing for a pairing, and so on), as in
+ * struct kx_event: a transaction keeps two states per entity it touches
+ * (its own and the one carried from the transaction before), so their
+ * size is most of its memory. */
 struct ent {
-	enum ent_kind kind;
 	const char *id;
-	bool exists;  /* a row was loaded */
-	bool dirty;   /* the row must be written */
-	int32_t shard;
-	enum kx_event_type type; /* current state, as the type that set it */
 	const char *programme;
 	const char *source, *geo_area;
 	const char **sdgs, **themes;
-	size_t n_sdgs, n_themes;
-	uint32_t goals; /* bit g set for each SDG goal g tagged */
 	const char **targets;
-	size_t n_targets;
 	int32_t *party_ids;
-	size_t n_parties;
-	int32_t pilot_projects;
-	int32_t participants; /* -1 when absent */
-	const char *cooperation_type, *pairing_id, *visit_type, *format;
-	int32_t start_date, end_date;
-	const char *title, *product_type, *practice_id;
+	uint32_t n_sdgs, n_themes, n_targets, n_parties;
+	uint32_t goals; /* bit g set for each SDG goal g tagged */
+	int32_t shard;
+	enum kx_event_type type; /* current state, as the type that set it */
+	enum ent_kind kind;
+	bool exists;  /* a row was loaded */
+	bool dirty;   /* the row must be written */
+	uint16_t borrowed; /* B_* bits: strings still the events' */
 	struct mark last;  /* newest event: the snapshot */
 	struct mark first; /* earliest matched / held / replicated event */
-	struct mark held;  /* newest visit.held event */
-	int32_t held_participants;
-	/* v2 attributes: absent ones are -1, NULL and not present. */
-	int64_t budget_eur;
-	const char *report_url, *follow_up, *url;
-	struct kx_sectors by_sector;
 
 	/* Batch bookkeeping. */
 	struct pending **evs;   /* this batch's new events for the entity */
-	size_t n_evs, cap_evs;
-	unsigned borrowed;      /* B_* bits: strings still the events' */
+	uint32_t n_evs, cap_evs;
 	struct ent *next_dirty; /* the list of the transaction's changes */
+
+	/* The kind's own fields. Absent v2 attributes are -1, NULL and not
+	 * present. */
+	union {
+		struct ent_pairing {
+			const char *cooperation_type;
+			int64_t budget_eur; /* v2 */
+			int32_t pilot_projects;
+		} pairing;
+		struct ent_visit {
+			const char *pairing_id, *visit_type, *format;
+			int32_t start_date, end_date;
+			int32_t participants; /* -1 when absent */
+			int32_t held_participants;
+			struct mark held; /* newest visit.held event */
+			const char *report_url, *follow_up; /* v2 */
+			struct kx_sectors by_sector;	    /* v2 */
+		} visit;
+		struct ent_practice {
+			const char *title, *product_type;
+			const char *url; /* v2 */
+		} practice;
+		struct ent_transfer {
+			const char *practice_id;
+		} transfer;
+	} u;
 };
 
 /* The state's strings that point into an event until fold_keep(). */
@@ -272,6 +289,7 @@ int fold_mark_cmp(const struct mark *a, const struct mark *b);
 /* Sets bits of *goals and fills targets from SDG codes (their array in
  * the fold's arena, the targets interned); 0 or KX_ENOMEM. */
 int fold_sdg_cells(struct fold *f, const char **sdgs, size_t n,
-		   uint32_t *goals, const char ***targets, size_t *n_targets);
+		   uint32_t *goals, const char ***targets,
+		   uint32_t *n_targets);
 
 #endif

@@ -702,7 +702,7 @@ param_arr_add(struct kx_buf *b, const char *s)
  * in the fold's arena whose values fold_intern() keeps once: a state's
  * SDG codes and themes repeat across entities. Returns 0 or KX_ENOMEM. */
 static int
-parse_arr(struct fold *f, const char *lit, const char ***out, size_t *n)
+parse_arr(struct fold *f, const char *lit, const char ***out, uint32_t *n)
 {
 	size_t cap = 1, k = 0, len = strlen(lit);
 	char small[256], *buf = small;
@@ -752,7 +752,7 @@ parse_arr(struct fold *f, const char *lit, const char ***out, size_t *n)
 /* Parses an integer array literal ({1,2}) into *out, in the fold's
  * arena. Returns 0, KX_ENOMEM, or KX_EDB for what is not one. */
 static int
-parse_ids(struct fold *f, const char *lit, int32_t **out, size_t *n)
+parse_ids(struct fold *f, const char *lit, int32_t **out, uint32_t *n)
 {
 	size_t cap = 1, k = 0;
 	const char *p;
@@ -1259,13 +1259,13 @@ sector_of(struct ent *e, enum col c)
 {
 	switch (c) {
 	case C_SEC_PUBLIC:
-		return &e->by_sector.public_sector;
+		return &e->u.visit.by_sector.public_sector;
 	case C_SEC_PRIVATE:
-		return &e->by_sector.private_sector;
+		return &e->u.visit.by_sector.private_sector;
 	case C_SEC_ACADEMIA:
-		return &e->by_sector.academia;
+		return &e->u.visit.by_sector.academia;
 	default:
-		return &e->by_sector.civil_society;
+		return &e->u.visit.by_sector.civil_society;
 	}
 }
 
@@ -1348,37 +1348,37 @@ load_row(struct fold *f, struct ent *e, PGresult *res, int r)
 			e->geo_area = copy;
 			break;
 		case C_COOP:
-			e->cooperation_type = copy;
+			e->u.pairing.cooperation_type = copy;
 			break;
 		case C_PILOT:
-			e->pilot_projects = atoi(v);
+			e->u.pairing.pilot_projects = atoi(v);
 			break;
 		case C_PAIRING_ID:
-			e->pairing_id = copy;
+			e->u.visit.pairing_id = copy;
 			break;
 		case C_VISIT_TYPE:
-			e->visit_type = copy;
+			e->u.visit.visit_type = copy;
 			break;
 		case C_FORMAT:
-			e->format = copy;
+			e->u.visit.format = copy;
 			break;
 		case C_START:
-			e->start_date = atoi(v);
+			e->u.visit.start_date = atoi(v);
 			break;
 		case C_END:
-			e->end_date = atoi(v);
+			e->u.visit.end_date = atoi(v);
 			break;
 		case C_PARTICIPANTS:
-			e->participants = v ? atoi(v) : -1;
+			e->u.visit.participants = v ? atoi(v) : -1;
 			break;
 		case C_TITLE:
-			e->title = copy;
+			e->u.practice.title = copy;
 			break;
 		case C_PRODUCT:
-			e->product_type = copy;
+			e->u.practice.product_type = copy;
 			break;
 		case C_PRACTICE_ID:
-			e->practice_id = copy;
+			e->u.transfer.practice_id = copy;
 			break;
 		case C_SDGS:
 			if (parse_arr(f, v, &e->sdgs, &e->n_sdgs) ||
@@ -1411,34 +1411,34 @@ load_row(struct fold *f, struct ent *e, PGresult *res, int r)
 				return KX_EDB;
 			break;
 		case C_HELD_AT:
-			e->held.at = v ? strtoll(v, NULL, 10) : NO_TIME;
+			e->u.visit.held.at = v ? strtoll(v, NULL, 10) : NO_TIME;
 			break;
 		case C_HELD_ID:
-			if (v && kx_uuid_parse(v, e->held.id))
+			if (v && kx_uuid_parse(v, e->u.visit.held.id))
 				return KX_EDB;
 			break;
 		case C_HELD_PARTICIPANTS:
-			e->held_participants = v ? atoi(v) : 0;
+			e->u.visit.held_participants = v ? atoi(v) : 0;
 			break;
 		case C_BUDGET:
-			e->budget_eur = v ? strtoll(v, NULL, 10) : -1;
+			e->u.pairing.budget_eur = v ? strtoll(v, NULL, 10) : -1;
 			break;
 		case C_REPORT_URL:
-			e->report_url = copy;
+			e->u.visit.report_url = copy;
 			break;
 		case C_SEC_PUBLIC:
 		case C_SEC_PRIVATE:
 		case C_SEC_ACADEMIA:
 		case C_SEC_CIVIL:
 			/* All four are NULL together: the partner said nothing. */
-			e->by_sector.present = v != NULL;
+			e->u.visit.by_sector.present = v != NULL;
 			*sector_of(e, cols[i]) = v ? atoi(v) : 0;
 			break;
 		case C_FOLLOW_UP:
-			e->follow_up = copy;
+			e->u.visit.follow_up = copy;
 			break;
 		case C_URL:
-			e->url = copy;
+			e->u.practice.url = copy;
 			break;
 		default:
 			break;
@@ -1543,6 +1543,12 @@ out:
 	return rc;
 }
 
+static const char *
+or_text(const char *s, const char *absent)
+{
+	return s ? s : absent;
+}
+
 /* One entity's row of its kind's staging table, in kinds[].cols order. */
 static int
 copy_entity(struct kx_buf *b, const struct ent *e, int n_cols)
@@ -1573,40 +1579,40 @@ copy_entity(struct kx_buf *b, const struct ent *e, int n_cols)
 			copybin_text(b, e->geo_area);
 			break;
 		case C_COOP:
-			copybin_text(b, e->cooperation_type);
+			copybin_text(b, e->u.pairing.cooperation_type);
 			break;
 		case C_PILOT:
-			copybin_int4(b, e->pilot_projects);
+			copybin_int4(b, e->u.pairing.pilot_projects);
 			break;
 		case C_PAIRING_ID:
-			copybin_text(b, e->pairing_id);
+			copybin_text(b, e->u.visit.pairing_id);
 			break;
 		case C_VISIT_TYPE:
-			copybin_text(b, e->visit_type);
+			copybin_text(b, e->u.visit.visit_type);
 			break;
 		case C_FORMAT:
-			copybin_text(b, e->format);
+			copybin_text(b, e->u.visit.format);
 			break;
 		case C_START:
-			copybin_date(b, e->start_date);
+			copybin_date(b, e->u.visit.start_date);
 			break;
 		case C_END:
-			copybin_date(b, e->end_date);
+			copybin_date(b, e->u.visit.end_date);
 			break;
 		case C_PARTICIPANTS:
-			if (e->participants < 0)
+			if (e->u.visit.participants < 0)
 				copybin_null(b);
 			else
-				copybin_int4(b, e->participants);
+				copybin_int4(b, e->u.visit.participants);
 			break;
 		case C_TITLE:
-			copybin_text(b, e->title ? e->title : "");
+			copybin_text(b, or_text(e->u.practice.title, ""));
 			break;
 		case C_PRODUCT:
-			copybin_text(b, e->product_type ? e->product_type : "");
+			copybin_text(b, or_text(e->u.practice.product_type, ""));
 			break;
 		case C_PRACTICE_ID:
-			copybin_text(b, e->practice_id);
+			copybin_text(b, e->u.transfer.practice_id);
 			break;
 		case C_SDGS:
 			copybin_text_array(b, e->sdgs, e->n_sdgs);
@@ -1642,41 +1648,41 @@ copy_entity(struct kx_buf *b, const struct ent *e, int n_cols)
 			bin_mark_id(b, &e->first);
 			break;
 		case C_HELD_AT:
-			bin_ts(b, e->held.at);
+			bin_ts(b, e->u.visit.held.at);
 			break;
 		case C_HELD_ID:
-			bin_mark_id(b, &e->held);
+			bin_mark_id(b, &e->u.visit.held);
 			break;
 		case C_HELD_PARTICIPANTS:
-			if (e->held.at == NO_TIME)
+			if (e->u.visit.held.at == NO_TIME)
 				copybin_null(b);
 			else
-				copybin_int4(b, e->held_participants);
+				copybin_int4(b, e->u.visit.held_participants);
 			break;
 		case C_BUDGET:
-			if (e->budget_eur < 0)
+			if (e->u.pairing.budget_eur < 0)
 				copybin_null(b);
 			else
-				copybin_int8(b, e->budget_eur);
+				copybin_int8(b, e->u.pairing.budget_eur);
 			break;
 		case C_REPORT_URL:
-			copybin_text(b, e->report_url);
+			copybin_text(b, e->u.visit.report_url);
 			break;
 		case C_SEC_PUBLIC:
 		case C_SEC_PRIVATE:
 		case C_SEC_ACADEMIA:
 		case C_SEC_CIVIL:
-			if (!e->by_sector.present)
+			if (!e->u.visit.by_sector.present)
 				copybin_null(b);
 			else
 				copybin_int4(b, *sector_of((struct ent *)e,
 							   cols[i]));
 			break;
 		case C_FOLLOW_UP:
-			copybin_text(b, e->follow_up ? e->follow_up : "none");
+			copybin_text(b, or_text(e->u.visit.follow_up, "none"));
 			break;
 		case C_URL:
-			copybin_text(b, e->url);
+			copybin_text(b, e->u.practice.url);
 			break;
 		default:
 			copybin_null(b);

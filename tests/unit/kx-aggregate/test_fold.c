@@ -253,6 +253,41 @@ collect_deltas(const struct fold *f, struct sums *s)
 	}
 }
 
+/* The fields of e's own kind (struct ent's union). */
+static void
+add_kind_fields(struct kx_buf *b, const struct ent *e)
+{
+	const struct ent_visit *v = &e->u.visit;
+
+#define S(x) ((x) ? (x) : "-")
+	switch (e->kind) {
+	case ENT_PAIRING:
+		kx_buf_addf(b, " %s %d %lld",
+			    S(e->u.pairing.cooperation_type),
+			    (int)e->u.pairing.pilot_projects,
+			    (long long)e->u.pairing.budget_eur);
+		break;
+	case ENT_VISIT:
+		kx_buf_addf(b, " %s %s %s %d %d %d %lld %d %s %s %d",
+			    S(v->pairing_id), S(v->visit_type), S(v->format),
+			    (int)v->start_date,
+			    (int)v->end_date, (int)v->participants,
+			    (long long)v->held.at, (int)v->held_participants,
+			    S(v->report_url), S(v->follow_up),
+			    (int)v->by_sector.present);
+		break;
+	case ENT_PRACTICE:
+		kx_buf_addf(b, " %s %s %s", S(e->u.practice.title),
+			    S(e->u.practice.product_type),
+			    S(e->u.practice.url));
+		break;
+	default:
+		kx_buf_addf(b, " %s", S(e->u.transfer.practice_id));
+		break;
+	}
+#undef S
+}
+
 /* The changed states, keyed by entity: the last word for each. */
 static void
 collect_states(const struct fold *f, struct kx_buf *states[], size_t *n)
@@ -262,25 +297,21 @@ collect_states(const struct fold *f, struct kx_buf *states[], size_t *n)
 		size_t len;
 		assert_non_null(b);
 		kx_buf_init(b);
-		kx_buf_addf(b, "%s %d %d %s %s %s %lld %lld %lld %zu:",
+		kx_buf_addf(b, "%s %d %d %s %s %s %lld %lld %u:",
 			    fold_entity_key(e, &len), (int)e->type,
 			    (int)e->shard, e->programme,
 			    e->source ? e->source : "-",
 			    e->geo_area ? e->geo_area : "-",
 			    (long long)e->last.at, (long long)e->first.at,
-			    (long long)e->held.at, e->n_sdgs);
+			    (unsigned)e->n_sdgs);
 		for (size_t i = 0; i < e->n_sdgs; i++)
 			kx_buf_addf(b, " %s", e->sdgs[i]);
 		for (size_t i = 0; i < e->n_themes; i++)
 			kx_buf_addf(b, " t:%s", e->themes[i]);
 		for (size_t i = 0; i < e->n_parties; i++)
 			kx_buf_addf(b, " p:%d", (int)e->party_ids[i]);
-		kx_buf_addf(b, " %s %s %s %s %u",
-			    e->title ? e->title : "-", e->url ? e->url : "-",
-			    e->pairing_id ? e->pairing_id : "-",
-			    e->practice_id ? e->practice_id : "-",
-			    (unsigned)e->goals);
-		kx_buf_adds(b, "");
+		kx_buf_addf(b, " %u", (unsigned)e->goals);
+		add_kind_fields(b, e);
 		states[(*n)++] = b;
 	}
 }
