@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "idset.h"
+#include "kx/hash.h"
 #include "kx/err.h"
 
 static const unsigned char nil[16];
@@ -43,11 +44,7 @@ slot_of(const unsigned char id[16], size_t cap)
 
 	memcpy(&a, id, 8);
 	memcpy(&b, id + 8, 8);
-	a ^= b * 0x9e3779b97f4a7c15ULL;
-	a ^= a >> 29;
-	a *= 0xbf58476d1ce4e5b9ULL;
-	a ^= a >> 32;
-	return (size_t)a & (cap - 1);
+	return (size_t)kx_hash_mix2(a, b) & (cap - 1);
 }
 
 /* The slot holding id, or the empty one where it would go. */

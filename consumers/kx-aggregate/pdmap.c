@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pdmap.h"
+#include "kx/hash.h"
 
 void
 pdmap_init(struct pdmap *m)
@@ -33,13 +34,9 @@ pdmap_clear(struct pdmap *m)
 static size_t
 slot_of(const struct cell *cell, int32_t party_id, size_t cap)
 {
-	uint64_t h = (uint64_t)(uintptr_t)cell;
-
-	h ^= (uint64_t)(uint32_t)party_id * 0x9e3779b97f4a7c15ULL;
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 32;
-	return (size_t)h & (cap - 1);
+	return (size_t)kx_hash_mix2((uint64_t)(uintptr_t)cell,
+				    (uint64_t)(uint32_t)party_id) &
+	       (cap - 1);
 }
 
 /* The slot holding the key, or the free one where it would go. */

@@ -8,6 +8,22 @@
 #define KX_HASH_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Mixes two 64-bit words into one whose low bits all depend on both: the
+ * slot of a fixed-size key (a UUID's halves, a pointer and an id) in the
+ * tables that do not store string keys. (splitmix64's finaliser.)
+ */
+static inline uint64_t
+kx_hash_mix2(uint64_t a, uint64_t b)
+{
+	a ^= b * 0x9e3779b97f4a7c15ULL;
+	a ^= a >> 29;
+	a *= 0xbf58476d1ce4e5b9ULL;
+	a ^= a >> 32;
+	return a;
+}
 
 struct kx_hash_slot {
 	const char *key; /* NULL when free */
