@@ -684,6 +684,26 @@ copy_abort(struct store *st)
 		    sizeof(ignored));
 }
 
+#define UNIQUE_VIOLATION "23505"
+
+/* Ends a binary COPY: its trailer and end, or, when rc says its rows could
+ * not all be written, gives it up. *unique is set when the server refused
+ * the rows on a unique key. */
+static int
+copy_close(struct store *st, int rc, bool *unique, char *errbuf,
+	   size_t errlen)
+{
+	*unique = false;
+	copybin_trailer(&st->copy);
+	if (rc) {
+		copy_abort(st);
+		return rc;
+	}
+	rc = copy_end(st, errbuf, errlen);
+	*unique = rc && !strcmp(st->copy_state, UNIQUE_VIOLATION);
+	return rc;
+}
+
 /* ---- array literals as parameters ---- */
 
 static void
@@ -1063,7 +1083,6 @@ out:
  * once. The staging path costs about four times the direct COPY per row.
  */
 #define HISTORY_STAGED 16
-#define UNIQUE_VIOLATION "23505"
 
 /* Picks each event's copy into st->fresh (event_id -> struct msg *), and
  * marks every other message of an event a duplicate. */
@@ -1142,14 +1161,7 @@ copy_history(struct store *st, const char *table, struct msg *msgs,
 		copybin_int8(rows, msgs[i].offset);
 		copy_row(st);
 	}
-	copybin_trailer(rows);
-	if (rc) {
-		copy_abort(st);
-		return rc;
-	}
-	rc = copy_end(st, errbuf, errlen);
-	*unique = rc && !strcmp(st->copy_state, UNIQUE_VIOLATION);
-	return rc;
+	return copy_close(st, rc, unique, errbuf, errlen);
 }
 
 /* The staging path: copies the chosen rows, inserts those kx.events lacks,
@@ -1692,50 +1704,86 @@ copy_entity(struct kx_buf *b, const struct ent *e, int n_cols)
 	return rc;
 }
 
+/* Which of the changed entities copy_entities() copies. */
+enum ent_rows {
+	ROWS_NEW,   /* no row was loaded or carried */
+	ROWS_STORED /* a row was */
+};
+
+static bool
+ent_rows_has(enum ent_rows which, const struct ent *e)
+{
+	return (which == ROWS_NEW) == !e->exists;
+}
+
+/* COPYs the changed entities of one kind that which selects into
+ * <prefix><table>. *unique is set when the COPY failed on the table's
+ * key. */
+static int
+copy_entities(struct store *st, struct fold *f, enum ent_kind k,
+	      const char *prefix, enum ent_rows which, bool *unique,
+	      char *errbuf, size_t errlen)
+{
+	char sql[1024], name[64];
+	struct kx_buf *rows = NULL;
+	int n_cols = 0, rc = 0;
+	size_t n;
+
+	*unique = false;
+	for (struct ent *e = f->dirty; e && !rows; e = e->next_dirty)
+		if (e->kind == k && ent_rows_has(which, e))
+			rows = &st->copy;
+	if (!rows)
+		return 0;
+	n = (size_t)snprintf(sql, sizeof(sql), "COPY %s%s (", prefix,
+			     kinds[k].table);
+	for (const enum col *c = kinds[k].cols; *c != C__END; c++) {
+		col_name(k, *c, name, sizeof(name));
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%s",
+				      n_cols++ ? ", " : "", name);
+	}
+	snprintf(sql + n, sizeof(sql) - n, ") FROM STDIN (FORMAT binary)");
+	if (!(rows = copy_begin(st, sql, errbuf, errlen, &rc)))
+		return rc;
+	copybin_header(rows);
+	for (struct ent *e = f->dirty; e && !rc; e = e->next_dirty) {
+		if (e->kind != k || !ent_rows_has(which, e))
+			continue;
+		if ((rc = copy_entity(rows, e, n_cols)))
+			snprintf(errbuf, errlen,
+				 "%s '%s': an event id is not a UUID",
+				 fold_kind_name(e->kind), e->id);
+		copy_row(st);
+	}
+	return copy_close(st, rc, unique, errbuf, errlen);
+}
+
+/*
+ * Writes the changed entity states, one COPY per kind and destination.
+ * Entities with a stored row go to the staging tables, for the batch's
+ * last query to upsert. Entities without one are COPYed straight into
+ * their tables: a row created after the load (by another instance, or for
+ * a transfer whose events span partitions) then fails the COPY on the
+ * key, and the batch is read again and loads that row, since its deltas
+ * must start from the state the row holds. An upsert would overwrite that
+ * state without taking its contribution out, counting the entity twice.
+ */
 static int
 write_entities(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 {
-	char sql[1024], name[64];
+	bool unique = false;
 	int rc = 0;
 
-	/* One COPY per kind, streamed: a pass over the changed entities for
-	 * each. A kind with none is not copied. */
-	for (int k = 0; k < ENT__COUNT && !rc; k++) {
-		struct kx_buf *rows = NULL;
-		int n_cols = 0;
-		size_t n;
-		for (struct ent *e = f->dirty; e && !rows; e = e->next_dirty)
-			if (e->kind == (enum ent_kind)k)
-				rows = &st->copy;
-		if (!rows)
-			continue;
-		n = (size_t)snprintf(sql, sizeof(sql), "COPY s_%s (",
-				     kinds[k].table);
-		for (const enum col *c = kinds[k].cols; *c != C__END; c++) {
-			col_name(k, *c, name, sizeof(name));
-			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%s",
-					      n_cols++ ? ", " : "", name);
-		}
-		snprintf(sql + n, sizeof(sql) - n,
-			 ") FROM STDIN (FORMAT binary)");
-		if (!(rows = copy_begin(st, sql, errbuf, errlen, &rc)))
-			break;
-		copybin_header(rows);
-		for (struct ent *e = f->dirty; e && !rc; e = e->next_dirty) {
-			if (e->kind != (enum ent_kind)k)
-				continue;
-			if ((rc = copy_entity(rows, e, n_cols)))
-				snprintf(errbuf, errlen,
-					 "%s '%s': an event id is not a UUID",
-					 fold_kind_name(e->kind), e->id);
-			copy_row(st);
-		}
-		copybin_trailer(rows);
-		if (rc)
-			copy_abort(st);
-		else
-			rc = copy_end(st, errbuf, errlen);
-	}
+	for (int k = 0; k < ENT__COUNT && !rc; k++)
+		rc = copy_entities(st, f, k, "kx.", ROWS_NEW, &unique, errbuf,
+				   errlen);
+	if (rc && unique)
+		snprintf(errbuf, errlen,
+			 "another transaction created entities of this batch "
+			 "after they were loaded; the batch is read again");
+	for (int k = 0; k < ENT__COUNT && !rc; k++)
+		rc = copy_entities(st, f, k, "s_", ROWS_STORED, &unique,
+				   errbuf, errlen);
 	return rc;
 }
 

@@ -202,10 +202,79 @@ def readyz_stale_while_idle(suite):
             proc.wait()
 
 
+def new_entity_created_meanwhile(suite):
+    """Two transactions that both create one entity (two instances; a
+    transfer whose events span partitions) counted it twice: each found no
+    row, so each added the entity's contribution as new, and the later
+    upsert overwrote the earlier state without taking its contribution
+    out. A new entity's row is now COPYed straight into its table, so the
+    later one fails on the key; its batch is read again and starts from
+    the stored row. The test holds an uncommitted row for the pairing,
+    with its contribution to kx.agg_cell as a consumer would have written
+    it, until kx-aggregate's COPY waits on it, then commits it."""
+    import subprocess
+    sc = suite.scenario("entity_meanwhile")
+    sc.produce(pairing("PX", "matched", "2025-03-01T00:00:00Z"),
+               pairing("PY", "proposed", "2025-03-02T00:00:00Z"))
+    hold = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", sc.db],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    hold.stdin.write(
+        "BEGIN;\n"
+        "INSERT INTO kx.pairings (pairing_id, shard, programme, state, source, "
+        "cooperation_type, pilot_projects, sdgs, goals, targets, themes, "
+        "party_ids, last_event_at, last_event_id) VALUES ('PX', 0, 'IURC', "
+        "'proposed', 'other', 'bilateral', 0, '{}', '{}', '{}', '{}', '{}', "
+        "'2025-01-01T00:00:00Z', '00000000-0000-4000-8000-000000000000');\n"
+        "INSERT INTO kx.agg_cell (dim, programme, goal, target, shard, "
+        "entities, pairings_proposed, last_event_at) VALUES (0, 'IURC', 0, "
+        "'', 0, 1, 1, '2025-01-01T00:00:00Z');\n")
+    hold.stdin.flush()
+
+    proc = subprocess.Popen(sc.aggregate_cmd(), env=sc.env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    rc, err = None, ""
+    try:
+        blocked = False
+        for _ in range(600):
+            if sc.q1("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                     "current_database() AND wait_event_type = 'Lock' AND "
+                     "query LIKE 'COPY kx.pairings%'") == "1":
+                blocked = True
+                break
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        sc.res.true("kx-aggregate's COPY of the new pairing waits on the "
+                    "uncommitted row", blocked)
+        hold.stdin.write("COMMIT;\n")
+        hold.stdin.close()
+        sc.res.eq("the other transaction commits", 0, hold.wait(timeout=60))
+        rc = proc.wait(timeout=120)
+        err = proc.stderr.read()
+    finally:
+        for p in (proc, hold):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    sc.res.true("kx-aggregate exits 0, having read the batch again",
+                rc == 0 and "the batch is read again" in err, err)
+    sc.res.eq("the newer state is stored",
+              [("PX", "matched", "agg-test"), ("PY", "proposed", "agg-test")],
+              sc.q("SELECT pairing_id, state, source FROM kx.pairings "
+                   "ORDER BY 1"))
+    sc.res.eq("each pairing counted once",
+              measures(pairings_active=1, pairings_proposed=1, countries=2,
+                       partners=2),
+              sc.progress("IURC", MEASURES))
+    sc.check_verify("entity_meanwhile")
+
+
 SCENARIOS = [ends_read_before_leaders_settle, entity_ids_buffer_used_after_realloc,
              rejected_null_value_stored_as_empty, check_accepts_bad_http_address,
              targets_load_lenient_csv, readyz_stale_while_idle, odd_entity_keys,
-             transfer_under_two_practices]
+             transfer_under_two_practices, new_entity_created_meanwhile]
 
 if __name__ == "__main__":
     sys.exit(Suite("agg_reg").run(SCENARIOS, only=sys.argv[1:]))
