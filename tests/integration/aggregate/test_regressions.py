@@ -230,6 +230,12 @@ def new_entity_created_meanwhile(suite):
         "entities, pairings_proposed, last_event_at) VALUES (0, 'IURC', 0, "
         "'', 0, 1, 1, '2025-01-01T00:00:00Z');\n")
     hold.stdin.flush()
+    # The row must be in place (uncommitted) before kx-aggregate loads.
+    for _ in range(300):
+        if sc.q1("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                 "current_database() AND state = 'idle in transaction'") == "1":
+            break
+        time.sleep(0.1)
 
     proc = subprocess.Popen(sc.aggregate_cmd(), env=sc.env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
