@@ -1704,25 +1704,13 @@ copy_entity(struct kx_buf *b, const struct ent *e, int n_cols)
 	return rc;
 }
 
-/* Which of the changed entities copy_entities() copies. */
-enum ent_rows {
-	ROWS_NEW,   /* no row was loaded or carried */
-	ROWS_STORED /* a row was */
-};
-
-static bool
-ent_rows_has(enum ent_rows which, const struct ent *e)
-{
-	return (which == ROWS_NEW) == !e->exists;
-}
-
-/* COPYs the changed entities of one kind that which selects into
- * <prefix><table>. *unique is set when the COPY failed on the table's
- * key. */
+/* COPYs the changed entities of one kind into <prefix><table>: those with
+ * a stored row (loaded or carried) when stored is set, else the others.
+ * *unique is set when the COPY failed on the table's key. */
 static int
 copy_entities(struct store *st, struct fold *f, enum ent_kind k,
-	      const char *prefix, enum ent_rows which, bool *unique,
-	      char *errbuf, size_t errlen)
+	      const char *prefix, bool stored, bool *unique, char *errbuf,
+	      size_t errlen)
 {
 	char sql[1024], name[64];
 	struct kx_buf *rows = NULL;
@@ -1731,7 +1719,7 @@ copy_entities(struct store *st, struct fold *f, enum ent_kind k,
 
 	*unique = false;
 	for (struct ent *e = f->dirty; e && !rows; e = e->next_dirty)
-		if (e->kind == k && ent_rows_has(which, e))
+		if (e->kind == k && e->exists == stored)
 			rows = &st->copy;
 	if (!rows)
 		return 0;
@@ -1747,7 +1735,7 @@ copy_entities(struct store *st, struct fold *f, enum ent_kind k,
 		return rc;
 	copybin_header(rows);
 	for (struct ent *e = f->dirty; e && !rc; e = e->next_dirty) {
-		if (e->kind != k || !ent_rows_has(which, e))
+		if (e->kind != k || e->exists != stored)
 			continue;
 		if ((rc = copy_entity(rows, e, n_cols)))
 			snprintf(errbuf, errlen,
@@ -1775,15 +1763,15 @@ write_entities(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 	int rc = 0;
 
 	for (int k = 0; k < ENT__COUNT && !rc; k++)
-		rc = copy_entities(st, f, k, "kx.", ROWS_NEW, &unique, errbuf,
+		rc = copy_entities(st, f, k, "kx.", false, &unique, errbuf,
 				   errlen);
 	if (rc && unique)
 		snprintf(errbuf, errlen,
 			 "another transaction created entities of this batch "
 			 "after they were loaded; the batch is read again");
 	for (int k = 0; k < ENT__COUNT && !rc; k++)
-		rc = copy_entities(st, f, k, "s_", ROWS_STORED, &unique,
-				   errbuf, errlen);
+		rc = copy_entities(st, f, k, "s_", true, &unique, errbuf,
+				   errlen);
 	return rc;
 }
 

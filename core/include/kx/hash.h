@@ -13,7 +13,9 @@
 /*
  * Mixes two 64-bit words into one whose low bits all depend on both: the
  * slot of a fixed-size key (a UUID's halves, a pointer and an id) in the
- * tables that do not store string keys. (splitmix64's finaliser.)
+ * tables that do not store string keys. (A multiply-xorshift mix built
+ * from splitmix64's constants: its golden-ratio step and the first
+ * multiplier of its finaliser.)
  */
 static inline uint64_t
 kx_hash_mix2(uint64_t a, uint64_t b)
