@@ -461,12 +461,24 @@ def latency_lines(ctx, count, tag):
     return tmpl
 
 
+def settle_db(db):
+    """Does now what autovacuum would do in the minute after a catch-up
+    (vacuum and analyze of every table that the catch-up filled), then a
+    checkpoint, so that a steady flow is measured without the benchmark's
+    own bulk load behind it. Returns the seconds it took."""
+    t = time.monotonic()
+    sql(db, "VACUUM (ANALYZE)", fetch=False)
+    sql(db, "CHECKPOINT", fetch=False)
+    return round(time.monotonic() - t, 1)
+
+
 def run_latency(ctx, who, rate_per_s, seconds, tag):
     """Paced producer -> kx-produce stdin -> consumer (KX or peer) ->
     visibility in kx.programme_progress. Returns latency percentiles."""
     pre = f"{ctx['prefix']}lat{tag}."
     create_topics(pre)
     db = ctx["db_kx"] if who == "kx" else ctx["db_peer"]
+    settled_s = settle_db(db)
     # At info, kx-aggregate ends with its batches and time by step.
     env = dict(os.environ, KX_DB=conninfo(db),
                KX_LOG_LEVEL="info" if who == "kx" else "warn")
@@ -560,6 +572,16 @@ def run_latency(ctx, who, rate_per_s, seconds, tag):
             continue
         lat.append((samples[j][0] - ts) * 1000)
     visible = min(samples[-1][1], total) if samples else 0
+    # Each second of the send schedule on its own: a tail that comes from
+    # one moment (start-up, a checkpoint) shows apart from a slow flow.
+    by_sec = {}
+    for ts, l in zip(send_time, lat):
+        by_sec.setdefault(int(ts - start), []).append(l)
+    seconds_out = []
+    for sec in sorted(by_sec):
+        v = sorted(by_sec[sec])
+        seconds_out.append([sec, len(v), round(pct(v, 50), 1),
+                            round(pct(v, 99), 1), round(v[-1], 1)])
     lat.sort()
     gaps = sorted(b[0] - a[0] for a, b in zip(samples, samples[1:]))
     qd = sorted(s[2] for s in samples)
@@ -572,7 +594,8 @@ def run_latency(ctx, who, rate_per_s, seconds, tag):
            "p99_ms": round(pct(lat, 99), 1) if lat else None,
            "max_ms": round(lat[-1], 1) if lat else None,
            "poll_interval_p50_ms": round(pct(gaps, 50) * 1000, 1) if gaps else None,
-           "poll_query_p50_ms": round(pct(qd, 50) * 1000, 1) if qd else None}
+           "poll_query_p50_ms": round(pct(qd, 50) * 1000, 1) if qd else None,
+           "by_second": seconds_out, "settle_s": settled_s}
     if who == "kx":
         with open(os.path.join(ctx["tmp"], f"lat-{who}.err")) as f:
             out.update(closing_lines(f.read()))
@@ -761,6 +784,17 @@ def write_report(res, path_md, path_json):
                          f"{k['chunk_lines']} lines; poll every {k['poll_interval_p50_ms']} ms "
                          f"(query {k['poll_query_p50_ms']} ms) = the resolution; max "
                          f"{fmt(k['max_ms'])} ms.")
+                if k.get("settle_s") is not None:
+                    L.append(f"- Latency ({who}): before the run, `VACUUM (ANALYZE)` and "
+                             f"`CHECKPOINT` of its database took {k['settle_s']} s (the "
+                             "catch-up's after-effects, which autovacuum would otherwise "
+                             "work off during the run's first 20 s).")
+                if k.get("by_second"):
+                    worst = sorted(k["by_second"], key=lambda r: -r[4])[:5]
+                    L.append(f"- Latency ({who}), the seconds of the run with the slowest "
+                             "events (second: events, p50 / p99 / max ms): "
+                             + "; ".join(f"{r[0]}: {r[1]:,}, {fmt(r[2])} / {fmt(r[3])} / "
+                                         f"{fmt(r[4])}" for r in worst) + ".")
                 if k.get("steps_s"):
                     b = k.get("batches")
                     L.append(f"- Latency ({who}), kx-aggregate's time by step over the run"
