@@ -14,9 +14,10 @@
  * the entity rows go in COPY's binary format (copybin.c), which spares the
  * server parsing their uuids, timestamps and arrays; the small delta rows
  * stay text. Staging tables are session temp tables emptied at commit, so
- * the session's jit=off and synchronous_commit=off are the only
- * per-connection settings (see docs/exactly-once.md for why the latter is
- * safe). The SQL text itself is built once, in store_sql.c.
+ * the session's settings (jit=off, synchronous_commit=off,
+ * random_page_cost=1.1: store_sql.c says why) are all that is
+ * per-connection (see docs/exactly-once.md for why synchronous_commit=off
+ * is safe). The SQL text itself is built once, in store_sql.c.
  *
  * Batches alternate between two sessions: while one batch's last string
  * runs, the next batch does everything up to its own on the other. What
