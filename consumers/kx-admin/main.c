@@ -31,6 +31,7 @@ struct config {
 	long partitions;
 	long replication;
 	bool replace;
+	bool yes;
 };
 
 #define OFF(f) offsetof(struct config, f)
@@ -50,9 +51,9 @@ static const struct kx_conf_entry options[] = {
 	{"db", 'd', KX_CONF_STR, "", "KX_DB", OFF(db), "CONNINFO",
 	 "libpq connection string; empty uses the PG* variables", 0, 0},
 	{"brokers", 'b', KX_CONF_STR, NULL, "KX_BROKERS", OFF(brokers),
-	 "HOST:PORT,...", "Kafka bootstrap servers (topics create)", 0, 0},
+	 "HOST:PORT,...", "Kafka bootstrap servers (topics)", 0, 0},
 	{"property", 'X', KX_CONF_LIST, NULL, NULL, OFF(props), "KEY=VALUE",
-	 "any librdkafka property (topics create; repeatable)", 0, 0},
+	 "any librdkafka property (topics; repeatable)", 0, 0},
 	{"topic-prefix", 0, KX_CONF_STR, "kx.", "KX_TOPIC_PREFIX",
 	 OFF(topic_prefix), "PREFIX", "prefix of the topic names", 0, 0},
 	{"partitions", 0, KX_CONF_INT, "6", NULL, OFF(partitions), "N",
@@ -61,6 +62,9 @@ static const struct kx_conf_entry options[] = {
 	 "N", "replicas per partition (topics create)", 1, 100},
 	{"replace", 0, KX_CONF_BOOL, "false", NULL, OFF(replace), NULL,
 	 "targets load: delete targets the file does not list", 0, 0},
+	{"yes", 0, KX_CONF_BOOL, "false", NULL, OFF(yes), NULL,
+	 "topics delete: do delete (without it, only say what would go)", 0,
+	 0},
 	KX_CONF_END};
 
 static void
@@ -83,6 +87,10 @@ usage(FILE *fp)
 	      "  topics create      create the KX topics (existing ones are "
 	      "kept);\n"
 	      "                     returns once the broker serves them\n"
+	      "  topics delete --yes\n"
+	      "                     delete the KX topics of --topic-prefix "
+	      "and every event\n"
+	      "                     in them (missing ones are skipped)\n"
 	      "  schemas check [DIR]\n"
 	      "                     prove every schema version against every "
 	      "other, both\n"
@@ -480,31 +488,89 @@ topics_ready(rd_kafka_t *rk, char names[][256], size_t n)
 	return ready == n;
 }
 
-static int
-cmd_topics_create(const struct config *c)
+/* A client for the admin requests, or NULL after saying why. */
+static rd_kafka_t *
+admin_client(const struct config *c)
 {
-	rd_kafka_NewTopic_t *topics[KX_FAMILY__COUNT] = {0};
-	char names[KX_FAMILY__COUNT][256];
 	rd_kafka_conf_t *kconf;
-	rd_kafka_t *rk = NULL;
-	rd_kafka_queue_t *q = NULL;
-	rd_kafka_event_t *ev = NULL;
-	const rd_kafka_topic_result_t **res;
+	rd_kafka_t *rk;
 	char errbuf[512];
-	size_t n;
-	int status = 2;
 
 	if (!(kconf = kx_kafka_conf_new(c->brokers, NULL, &c->props, errbuf,
 					sizeof(errbuf)))) {
 		fprintf(stderr, "kx-admin: %s\n", errbuf);
-		return 2;
+		return NULL;
 	}
 	if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, errbuf,
 				sizeof(errbuf)))) {
 		rd_kafka_conf_destroy(kconf);
 		fprintf(stderr, "kx-admin: %s\n", errbuf);
-		return 2;
+		return NULL;
 	}
+	return rk;
+}
+
+/* Waits for an admin request's result on q: NULL after saying why. */
+static rd_kafka_event_t *
+admin_result(rd_kafka_queue_t *q, const char *what)
+{
+	rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 60000);
+
+	if (!ev || rd_kafka_event_error(ev)) {
+		fprintf(stderr, "kx-admin: cannot %s topics: %s\n", what,
+			ev ? rd_kafka_event_error_string(ev)
+			   : "no answer from Kafka within 60 s");
+		if (ev)
+			rd_kafka_event_destroy(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+/*
+ * Says how each topic of an admin request went: done (e.g. "deleted"), or
+ * skipped for the error that means there was nothing to do. Returns 0, or
+ * 2 when one failed.
+ */
+static int
+topic_results(const rd_kafka_topic_result_t **res, size_t n,
+	      const char *what, const char *done, rd_kafka_resp_err_t skip,
+	      const char *skipped)
+{
+	int status = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		rd_kafka_resp_err_t err = rd_kafka_topic_result_error(res[i]);
+		const char *name = rd_kafka_topic_result_name(res[i]);
+		if (err == skip) {
+			printf("kx-admin: topic '%s' %s\n", name, skipped);
+		} else if (err) {
+			fprintf(stderr, "kx-admin: cannot %s topic '%s': %s\n",
+				what, name,
+				rd_kafka_topic_result_error_string(res[i]));
+			status = 2;
+		} else {
+			printf("kx-admin: topic '%s' %s\n", name, done);
+		}
+	}
+	return status;
+}
+
+static int
+cmd_topics_create(const struct config *c)
+{
+	rd_kafka_NewTopic_t *topics[KX_FAMILY__COUNT] = {0};
+	char names[KX_FAMILY__COUNT][256];
+	rd_kafka_t *rk;
+	rd_kafka_queue_t *q = NULL;
+	rd_kafka_event_t *ev = NULL;
+	const rd_kafka_topic_result_t **res;
+	char errbuf[512], done[64];
+	size_t n;
+	int status = 2;
+
+	if (!(rk = admin_client(c)))
+		return 2;
 	for (int f = 0; f < KX_FAMILY__COUNT; f++) {
 		char *name = names[f];
 		kx_kafka_topic(c->topic_prefix, f, name, sizeof(names[f]));
@@ -519,31 +585,14 @@ cmd_topics_create(const struct config *c)
 	}
 	q = rd_kafka_queue_new(rk);
 	rd_kafka_CreateTopics(rk, topics, KX_FAMILY__COUNT, NULL, q);
-	ev = rd_kafka_queue_poll(q, 60000);
-	if (!ev || rd_kafka_event_error(ev)) {
-		fprintf(stderr, "kx-admin: cannot create topics: %s\n",
-			ev ? rd_kafka_event_error_string(ev)
-			   : "no answer from Kafka within 60 s");
+	if (!(ev = admin_result(q, "create")))
 		goto out;
-	}
 	res = rd_kafka_CreateTopics_result_topics(
 		rd_kafka_event_CreateTopics_result(ev), &n);
-	status = 0;
-	for (size_t i = 0; i < n; i++) {
-		rd_kafka_resp_err_t err = rd_kafka_topic_result_error(res[i]);
-		const char *name = rd_kafka_topic_result_name(res[i]);
-		if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-			printf("kx-admin: topic '%s' exists\n", name);
-		} else if (err) {
-			fprintf(stderr, "kx-admin: cannot create topic '%s': "
-					"%s\n",
-				name, rd_kafka_topic_result_error_string(res[i]));
-			status = 2;
-		} else {
-			printf("kx-admin: topic '%s' created (%ld partitions)\n",
-			       name, c->partitions);
-		}
-	}
+	snprintf(done, sizeof(done), "created (%ld partitions)",
+		 c->partitions);
+	status = topic_results(res, n, "create", done,
+			       RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS, "exists");
 	/* Done when they can be used, not when the controller has them. */
 	for (int waited = 0; status == 0 &&
 			     !topics_ready(rk, names, KX_FAMILY__COUNT);
@@ -564,6 +613,59 @@ out:
 	for (int f = 0; f < KX_FAMILY__COUNT; f++)
 		if (topics[f])
 			rd_kafka_NewTopic_destroy(topics[f]);
+	rd_kafka_destroy(rk);
+	return status;
+}
+
+/* ---- topics delete ---- */
+
+static int
+cmd_topics_delete(const struct config *c)
+{
+	rd_kafka_DeleteTopic_t *topics[KX_FAMILY__COUNT] = {0};
+	char names[KX_FAMILY__COUNT][256];
+	rd_kafka_t *rk;
+	rd_kafka_queue_t *q = NULL;
+	rd_kafka_event_t *ev = NULL;
+	const rd_kafka_topic_result_t **res;
+	size_t n;
+	int status = 2;
+
+	for (int f = 0; f < KX_FAMILY__COUNT; f++)
+		kx_kafka_topic(c->topic_prefix, f, names[f],
+			       sizeof(names[f]));
+	if (!c->yes) {
+		fprintf(stderr, "kx-admin: topics delete would delete");
+		for (int f = 0; f < KX_FAMILY__COUNT; f++)
+			fprintf(stderr, "%s '%s'", f ? "," : "", names[f]);
+		fprintf(stderr, " and every event in them; add --yes to do "
+				"it\n");
+		return 2;
+	}
+	if (!(rk = admin_client(c)))
+		return 2;
+	for (int f = 0; f < KX_FAMILY__COUNT; f++)
+		if (!(topics[f] = rd_kafka_DeleteTopic_new(names[f]))) {
+			fprintf(stderr, "kx-admin: out of memory\n");
+			goto out;
+		}
+	q = rd_kafka_queue_new(rk);
+	rd_kafka_DeleteTopics(rk, topics, KX_FAMILY__COUNT, NULL, q);
+	if (!(ev = admin_result(q, "delete")))
+		goto out;
+	res = rd_kafka_DeleteTopics_result_topics(
+		rd_kafka_event_DeleteTopics_result(ev), &n);
+	status = topic_results(res, n, "delete", "deleted",
+			       RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
+			       "does not exist");
+out:
+	if (ev)
+		rd_kafka_event_destroy(ev);
+	if (q)
+		rd_kafka_queue_destroy(q);
+	for (int f = 0; f < KX_FAMILY__COUNT; f++)
+		if (topics[f])
+			rd_kafka_DeleteTopic_destroy(topics[f]);
 	rd_kafka_destroy(rk);
 	return status;
 }
@@ -592,6 +694,9 @@ main(int argc, char **argv)
 	else if (!strcmp(cmd, "topics") && args.n == 2 &&
 		 !strcmp(args.v[1], "create"))
 		status = cmd_topics_create(&conf);
+	else if (!strcmp(cmd, "topics") && args.n == 2 &&
+		 !strcmp(args.v[1], "delete"))
+		status = cmd_topics_delete(&conf);
 	else if (!strcmp(cmd, "schemas") && (args.n == 2 || args.n == 3) &&
 		 !strcmp(args.v[1], "check"))
 		status = kx_admin_schemas_check(args.n == 3 ? args.v[2] : NULL);

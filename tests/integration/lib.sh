@@ -5,6 +5,8 @@
 #
 #   . "$(dirname "$0")/../lib.sh"
 #   kx_test_setup NAME      # db kx_NAME, topics NAME.*, group NAME
+#   kx_test_topics PREFIX   # the topics of another prefix
+#                           # (all dropped with the db when the test passes)
 #   kx produce FILE ...     # runs build/bin/kx-produce with the test's env
 #   kx_psql "SQL"           # prints rows, tab-separated, no header
 #   kx_expect_eq WHAT EXPECTED ACTUAL
@@ -45,17 +47,32 @@ kx_test_setup() {
 	export KX_TOPIC_PREFIX="$name.$$."
 	export KX_GROUP="$name-$$"
 	"$KX_BIN_DIR/kx-admin" migrate >/dev/null || kx_die "kx-admin migrate failed"
-	"$KX_BIN_DIR/kx-admin" topics create >/dev/null || kx_die "kx-admin topics create failed"
+	KX_TEST_PREFIXES=
+	kx_test_topics "$KX_TOPIC_PREFIX"
 	KX_TEST_TMP=$(mktemp -d "/tmp/kx-$name.XXXXXX")
 	trap kx_test_cleanup EXIT
 }
 
+# Creates the three topics of a prefix; kx_test_cleanup() deletes them.
+kx_test_topics() {
+	KX_TOPIC_PREFIX=$1 "$KX_BIN_DIR/kx-admin" topics create >/dev/null ||
+		kx_die "cannot create the topics of prefix '$1'"
+	KX_TEST_PREFIXES="$KX_TEST_PREFIXES $1"
+}
+
 kx_test_cleanup() {
+	local p
 	[ -n "${KX_TEST_TMP:-}" ] && rm -rf "$KX_TEST_TMP"
-	# Topics are left for the broker's retention; each run has its own
-	# prefix. The database is dropped when the test passed.
+	# The database and the topics (each run has its own prefix) are
+	# dropped when the test passed: a stack kept across runs
+	# (KX_STACK_KEEP) would otherwise gather thousands of partitions,
+	# past what the broker's heap holds.
 	if [ "$kx_failed" -eq 0 ] && [ -n "${KX_TEST_DB:-}" ]; then
 		psql -X -q "$KX_BASE_DB" -c "DROP DATABASE IF EXISTS $KX_TEST_DB WITH (FORCE)" >/dev/null 2>&1
+		for p in ${KX_TEST_PREFIXES:-}; do
+			"$KX_BIN_DIR/kx-admin" topics delete --yes \
+				--topic-prefix "$p" >/dev/null 2>&1
+		done
 	fi
 }
 

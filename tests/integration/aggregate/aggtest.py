@@ -99,6 +99,7 @@ class Scenario:
         self.dbname = ("kx_" + re.sub(r"[^a-z0-9_]", "_", self.name.lower()))[:60]
         self.db = "%s dbname=%s" % (self.base, self.dbname)
         self.prefix = prefix or "%s.%d.%d." % (self.name, os.getpid(), int(time.time()))
+        self.own_topics = not prefix
         self.group = "%s-%d" % (self.name, os.getpid())
         self.tmp = tempfile.mkdtemp(prefix="kx-%s." % self.name)
         self.n_files = 0
@@ -196,9 +197,14 @@ class Scenario:
                            "WHERE programme = '%s'" % programme))
 
     def cleanup(self, keep):
+        """Drops what the scenario made, unless a test failed. Topics go too:
+        a stack kept across runs (KX_STACK_KEEP) would otherwise gather
+        thousands of partitions, past what the broker's heap holds."""
         shutil.rmtree(self.tmp, ignore_errors=True)
         if not keep:
             psql_raw(self.admin_db, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.dbname)
+            if self.own_topics:
+                self.admin("topics", "delete", "--yes", "--topic-prefix", self.prefix)
 
 
 # ---- events ----

@@ -25,8 +25,7 @@ kxp_gen() {
 }
 
 kxp_topics() {
-	KX_TOPIC_PREFIX=$1 "$KX_BIN_DIR/kx-admin" topics create >/dev/null ||
-		kx_die "cannot create the topics of prefix '$1'"
+	kx_test_topics "$1"
 }
 
 kxp_produce() {
