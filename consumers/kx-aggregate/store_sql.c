@@ -328,7 +328,7 @@ store_sql_upsert(void)
 /* random_page_cost: the default (4) prices an index probe for a disk
  * that seeks, and the entity load (store_sql_load()) then turned to a
  * sequential scan of the whole table past about 2,000 keys of a 105k-row
- * table, 40-135 ms where the index takes 10-30 ms. In a steady flow one
+ * table, 44-135 ms where the index takes 11-35 ms. In a steady flow one
  * such load delayed the next batches and made them larger
  * (docs/performance.md, the entity load's plan). The database's pages
  * are cached here, which is what 1.1 says. */

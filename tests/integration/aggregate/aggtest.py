@@ -99,7 +99,7 @@ class Scenario:
         self.dbname = ("kx_" + re.sub(r"[^a-z0-9_]", "_", self.name.lower()))[:60]
         self.db = "%s dbname=%s" % (self.base, self.dbname)
         self.prefix = prefix or "%s.%d.%d." % (self.name, os.getpid(), int(time.time()))
-        self.own_topics = not prefix
+        self.prefixes = []  # whose topics it created, deleted by cleanup()
         self.group = "%s-%d" % (self.name, os.getpid())
         self.tmp = tempfile.mkdtemp(prefix="kx-%s." % self.name)
         self.n_files = 0
@@ -113,10 +113,15 @@ class Scenario:
                 die("cannot create database %s: %s" % (self.dbname, err))
         self.admin("migrate", check=True)
         if not prefix:  # a given prefix reads another scenario's topics
-            self.admin("topics", "create", check=True)
+            self.create_topics(self.prefix)
         print("# scenario %s (db %s, prefix %s)" % (name, self.dbname, self.prefix))
 
     # ---- commands ----
+
+    def create_topics(self, prefix):
+        """Creates the three topics of prefix; cleanup() deletes them."""
+        self.admin("topics", "create", "--topic-prefix", prefix, check=True)
+        self.prefixes.append(prefix)
 
     def admin(self, *args, check=False, env=None):
         return run([os.path.join(BIN, "kx-admin")] + list(args),
@@ -203,8 +208,8 @@ class Scenario:
         shutil.rmtree(self.tmp, ignore_errors=True)
         if not keep:
             psql_raw(self.admin_db, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.dbname)
-            if self.own_topics:
-                self.admin("topics", "delete", "--yes", "--topic-prefix", self.prefix)
+            for prefix in self.prefixes:
+                self.admin("topics", "delete", "--yes", "--topic-prefix", prefix)
 
 
 # ---- events ----

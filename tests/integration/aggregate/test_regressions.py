@@ -24,7 +24,7 @@ def ends_read_before_leaders_settle(suite):
     for i in range(3):
         prefix = "%s.fresh%d." % (sc.prefix.rstrip("."), i)
         env = dict(sc.env, KX_TOPIC_PREFIX=prefix)
-        sc.admin("topics", "create", check=True, env=env)
+        sc.create_topics(prefix)
         rc, out, err = run([os.path.join(BIN, "kx-aggregate"), "--until-caught-up",
                             "--log-level", "warn"], env=env, timeout=120)
         sc.res.true("fresh topics %d: --until-caught-up exits 0" % i, rc == 0, err)

@@ -422,6 +422,8 @@ def main():
         run(["psql", "-X", "-q", base, "-c",
              f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"], env=env,
             check_rc=False)
+        run([f"{BIN}/kx-admin", "topics", "delete", "--yes"], env=env,
+            check_rc=False)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 # Helpers of the kx-produce integration tests (sourced after ../lib.sh).
 #
 #   kxp_gen ARGS...             tools/kxgen/kxgen.py (deterministic per seed)
-#   kxp_topics PREFIX           creates the three topics of another prefix
 #   kxp_produce OUT RC ARGS...  runs kx-produce (bounded by a timeout) with
 #                               stderr in OUT; its exit code goes to RC
 #   kxp_closing FILE            the closing line(s) of a stderr file
@@ -22,10 +21,6 @@ KXP_TIMEOUT=${KXP_TIMEOUT:-300}
 
 kxp_gen() {
 	python3 "$KX_TOP/tools/kxgen/kxgen.py" "$@"
-}
-
-kxp_topics() {
-	kx_test_topics "$1"
 }
 
 kxp_produce() {

@@ -23,7 +23,7 @@ kxp_readback check --expect mixed-a.jsonl
 
 echo "# two files"
 p2=${KX_TOPIC_PREFIX}two.
-kxp_topics "$p2"
+kx_test_topics "$p2"
 KX_TOPIC_PREFIX=$p2 kxp_produce err2 rc --rejects rej2 mixed-a.jsonl mixed-b.jsonl
 kx_expect_eq "two files: exit code 1" 1 "$rc"
 kx_expect_eq "two files: closing line" "read 14, sent 7, rejected 7, failed 0" "$(kxp_closing err2)"
@@ -33,7 +33,7 @@ kxp_readback --prefix "$p2" check --expect mixed-a.jsonl --expect mixed-b.jsonl
 
 echo "# stdin"
 p3=${KX_TOPIC_PREFIX}stdin.
-kxp_topics "$p3"
+kx_test_topics "$p3"
 KX_TOPIC_PREFIX=$p3 kxp_produce err3 rc --rejects rej3 <mixed-a.jsonl
 kx_expect_eq "stdin: exit code 1" 1 "$rc"
 kx_expect_eq "stdin: closing line" "read 11, sent 5, rejected 6, failed 0" "$(kxp_closing err3)"
@@ -43,7 +43,7 @@ kxp_readback --prefix "$p3" check --expect mixed-a.jsonl
 
 echo "# rejects on stderr when --rejects is not given"
 p4=${KX_TOPIC_PREFIX}stderr.
-kxp_topics "$p4"
+kx_test_topics "$p4"
 KX_TOPIC_PREFIX=$p4 kxp_produce err4 rc mixed-b.jsonl
 kx_expect_eq "stderr: exit code 1" 1 "$rc"
 kx_expect_eq "stderr: the reject and the closing line" \
@@ -71,7 +71,7 @@ kx_expect_eq "--rejects -: only the closing line on stderr" "read 14, valid 7, r
 
 echo "# all lines valid: exit 0"
 p6=${KX_TOPIC_PREFIX}valid.
-kxp_topics "$p6"
+kx_test_topics "$p6"
 sed -n '1p;3p;6p;11p;13p' mixed-a.jsonl >valid.jsonl
 KX_TOPIC_PREFIX=$p6 kxp_produce err6 rc --rejects rej6 valid.jsonl
 kx_expect_eq "valid only: exit code 0" 0 "$rc"

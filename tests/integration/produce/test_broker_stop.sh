@@ -68,7 +68,7 @@ kxp_readback check --expect "$in"
 
 echo "# B: the broker stays down past message.timeout.ms"
 pb=${KX_TOPIC_PREFIX}b.
-kxp_topics "$pb"
+kx_test_topics "$pb"
 head -n 20000 "$in" >"$t/b.jsonl"
 mkfifo "$t/fifo.b"
 KX_TOPIC_PREFIX=$pb timeout -k 10 300 "$KX_BIN_DIR/kx-produce" \

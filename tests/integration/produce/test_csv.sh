@@ -11,8 +11,8 @@ kx_test_setup produce_csv
 t=$KX_TEST_TMP
 pj=${KX_TOPIC_PREFIX}jsonl.
 pc=${KX_TOPIC_PREFIX}csv.
-kxp_topics "$pj"
-kxp_topics "$pc"
+kx_test_topics "$pj"
+kx_test_topics "$pc"
 n=1000
 
 # One seed per family: kxgen draws event_ids from its seeded RNG, so two

@@ -37,7 +37,7 @@ kxp_readback check --expect "$t/a.jsonl"
 # read faster than the broker acknowledged.
 echo "# B: SIGINT while messages are in flight"
 pb=${KX_TOPIC_PREFIX}b.
-kxp_topics "$pb"
+kx_test_topics "$pb"
 KX_TOPIC_PREFIX=$pb "$KX_BIN_DIR/kx-produce" --failed "$t/b.failed" "$t/in.jsonl" 2>"$t/b.err" &
 pid=$!
 kxp_wait_count 1 "$pb" || true
