@@ -2,7 +2,7 @@
  * kx-aggregate's PostgreSQL side, inside: the shape of the entity tables
  * (one column list per kind, shared by the loads, the COPY rows and the
  * upserts) and the SQL text built from it once (store_sql.c). Private to
- * store.c and store_sql.c.
+ * store.c, store_sql.c and entrow.c.
  */
 #ifndef KX_AGGREGATE_STORE_INT_H
 #define KX_AGGREGATE_STORE_INT_H
