@@ -38,6 +38,7 @@
 #include "copybin.h"
 #include "entrow.h"
 #include "idset.h"
+#include "partyids.h"
 #include "metrics.h"
 #include "store.h"
 #include "store_int.h"
@@ -72,9 +73,7 @@ struct store {
 	char *group;
 	char *load_sql[ENT__COUNT];   /* SELECT ... FOR UPDATE */
 	char *upsert_sql;             /* every upsert of a batch */
-	struct kx_hash party_cache;   /* "CC\tname" -> party id */
-	struct kx_buf pkey;           /* party_cache_key()'s */
-	struct kx_arena cache_arena;
+	struct partyids parties;      /* partyids.c */
 	struct kx_hash cell_cache;    /* fold_cell_key() bytes -> cell id */
 	struct kx_arena cell_arena;
 	/* The state of every entity the last batch applied touched, as it
@@ -134,14 +133,12 @@ store_new(const char *conninfo, const char *group)
 		idset_init(&st->ses[i].ids);
 	}
 	st->ss = &st->ses[0];
-	kx_hash_init(&st->party_cache);
-	kx_arena_init(&st->cache_arena);
+	partyids_init(&st->parties);
 	kx_hash_init(&st->cell_cache);
 	kx_arena_init(&st->cell_arena);
 	kx_hash_init(&st->carry);
 	kx_arena_init(&st->carry_arena);
 	kx_buf_init(&st->copy);
-	kx_buf_init(&st->pkey);
 	kx_hash_init(&st->fresh);
 	if (!st->conninfo || !st->group || !st->upsert_sql) {
 		store_free(st);
@@ -166,14 +163,12 @@ store_free(struct store *st)
 	free(st->upsert_sql);
 	free(st->conninfo);
 	free(st->group);
-	kx_hash_release(&st->party_cache);
-	kx_arena_release(&st->cache_arena);
+	partyids_release(&st->parties);
 	kx_hash_release(&st->cell_cache);
 	kx_arena_release(&st->cell_arena);
 	kx_hash_release(&st->carry);
 	kx_arena_release(&st->carry_arena);
 	kx_buf_release(&st->copy);
-	kx_buf_release(&st->pkey);
 	kx_hash_release(&st->fresh);
 	free(st);
 }
@@ -362,8 +357,7 @@ connect_session(struct store *st, struct session *s, char *errbuf,
 	 * the same party would come back under a second id. So every new
 	 * session asks the database again, and reads entity states from it
 	 * rather than from what a batch left. */
-	kx_hash_clear(&st->party_cache);
-	kx_arena_reset(&st->cache_arena);
+	partyids_clear(&st->parties);
 	forget_cells(st);
 	forget_states(st);
 	/* Likewise the event ids either session's last transaction inserted:
@@ -687,158 +681,13 @@ copy_close(struct store *st, int rc, bool *unique, char *errbuf,
 	return rc;
 }
 
-/* ---- array literals as parameters ---- */
-
-static void
-param_arr_add(struct kx_buf *b, const char *s)
-{
-	kx_buf_add(b, b->len > 1 ? ",\"" : "\"", b->len > 1 ? 2 : 1);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			kx_buf_add(b, "\\", 1);
-		kx_buf_add(b, s, 1);
-	}
-	kx_buf_add(b, "\"", 1);
-}
-
 /* ---- parties ---- */
-
-/* "CC\tname", the party cache's key, in st->pkey: valid until the next
- * call (a lookup allocates nothing). */
-static const char *
-party_cache_key(struct store *st, const struct kx_party *p, size_t *len)
-{
-	kx_buf_reset(&st->pkey);
-	if (kx_buf_add(&st->pkey, p->country, 2) ||
-	    kx_buf_add(&st->pkey, "\t", 1) || kx_buf_adds(&st->pkey, p->name))
-		return NULL;
-	*len = st->pkey.len;
-	return st->pkey.data;
-}
-
-static size_t
-event_parties(const struct kx_event *ev, const struct kx_party **out)
-{
-	switch (ev->type) {
-	case KX_EVENT_PRACTICE_DOCUMENTED:
-		*out = &ev->u.practice.origin;
-		return 1;
-	case KX_EVENT_TRANSFER_PLANNED:
-	case KX_EVENT_TRANSFER_PILOTING:
-	case KX_EVENT_TRANSFER_REPLICATED:
-	case KX_EVENT_TRANSFER_ABANDONED:
-		*out = &ev->u.transfer.adopter;
-		return 1;
-	default:
-		break;
-	}
-	if (kx_event_type_family(ev->type) == KX_FAMILY_PAIRING) {
-		*out = ev->u.pairing.members;
-		return ev->u.pairing.n_members;
-	}
-	/* Visits: the host, then the visitors (resolved separately). */
-	*out = &ev->u.visit.host;
-	return 1;
-}
-
-/* Calls cb for every party an event names. */
-static int
-each_party(const struct kx_event *ev,
-	   int (*cb)(void *opaque, const struct kx_party *p, size_t i),
-	   void *opaque)
-{
-	const struct kx_party *ps;
-	size_t n = event_parties(ev, &ps), i;
-	int rc;
-
-	for (i = 0; i < n; i++)
-		if ((rc = cb(opaque, &ps[i], i)))
-			return rc;
-	if (kx_event_type_family(ev->type) == KX_FAMILY_VISIT)
-		for (size_t j = 0; j < ev->u.visit.n_visitors; j++)
-			if ((rc = cb(opaque, &ev->u.visit.visitors[j], i + j)))
-				return rc;
-	return 0;
-}
-
-static size_t
-party_count(const struct kx_event *ev)
-{
-	const struct kx_party *ps;
-	size_t n = event_parties(ev, &ps);
-
-	if (kx_event_type_family(ev->type) == KX_FAMILY_VISIT)
-		n += ev->u.visit.n_visitors;
-	return n;
-}
-
-struct miss_ctx {
-	struct store *st;
-	struct kx_arena *arena;
-	struct kx_hash seen;
-	struct kx_buf country, key, name, kind, eu, raw;
-	size_t n;
-};
-
-static int
-collect_miss(void *opaque, const struct kx_party *p, size_t i)
-{
-	struct miss_ctx *c = opaque;
-	struct kx_hash_slot *slot;
-	const char *k, *name_key;
-	size_t len;
-
-	(void)i;
-	if (!(k = party_cache_key(c->st, p, &len)))
-		return KX_ENOMEM;
-	if (kx_hash_get(&c->st->party_cache, k, len) ||
-	    kx_hash_get(&c->seen, k, len))
-		return 0;
-	/* A miss: its key is kept for the batch. */
-	if (!(k = kx_arena_strndup(c->arena, k, len)) ||
-	    !(slot = kx_hash_put(&c->seen, k, len)))
-		return KX_ENOMEM;
-	slot->value = (void *)p;
-	if (!(name_key = kx_party_name_key(p->name, c->arena)))
-		return KX_ENOMEM;
-	param_arr_add(&c->country, p->country);
-	param_arr_add(&c->key, name_key);
-	param_arr_add(&c->name, p->name);
-	param_arr_add(&c->kind, kx_party_kind_name(p->kind));
-	param_arr_add(&c->eu, p->eu ? "true" : "false");
-	param_arr_add(&c->raw, k);
-	c->n++;
-	return 0;
-}
-
-struct fill_ctx {
-	struct store *st;
-	struct kx_arena *arena;
-	int32_t *ids;
-};
-
-static int
-fill_id(void *opaque, const struct kx_party *p, size_t i)
-{
-	struct fill_ctx *c = opaque;
-	const char *k;
-	size_t len;
-	void *v;
-
-	if (!(k = party_cache_key(c->st, p, &len)))
-		return KX_ENOMEM;
-	v = kx_hash_get(&c->st->party_cache, k, len);
-	if (!v)
-		return KX_EDB;
-	c->ids[i] = (int32_t)(intptr_t)v;
-	return 0;
-}
 
 int
 store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 		      struct kx_arena *arena, char *errbuf, size_t errlen)
 {
-	struct miss_ctx c = {st, arena};
+	struct partyids_misses m;
 	PGresult *res = NULL;
 	struct session *o;
 	long t;
@@ -858,19 +707,14 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 	    (rc = connect_session(st, o, errbuf, errlen)))
 		return rc;
 	t = kx_mono_us();
-	kx_hash_init(&c.seen);
-	kx_buf_adds(&c.country, "{");
-	kx_buf_adds(&c.key, "{");
-	kx_buf_adds(&c.name, "{");
-	kx_buf_adds(&c.kind, "{");
-	kx_buf_adds(&c.eu, "{");
-	kx_buf_adds(&c.raw, "{");
+	partyids_misses_init(&m);
 	for (size_t i = 0; i < n && !rc; i++)
 		if (msgs[i].ev)
-			rc = each_party(msgs[i].ev, collect_miss, &c);
+			rc = partyids_collect(&st->parties, msgs[i].ev, arena,
+					      &m);
 	if (rc)
 		goto out;
-	if (c.n) {
+	if (m.n) {
 		const char *params[6];
 		/* New parties commit at once, outside the batch's own
 		 * transaction: a transaction of several batches open on
@@ -882,18 +726,13 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 			s = &st->ses[s == st->ses];
 			settle(st, s);
 		}
-		kx_buf_adds(&c.country, "}");
-		kx_buf_adds(&c.key, "}");
-		kx_buf_adds(&c.name, "}");
-		kx_buf_adds(&c.kind, "}");
-		kx_buf_adds(&c.eu, "}");
-		kx_buf_adds(&c.raw, "}");
-		params[0] = c.country.data;
-		params[1] = c.key.data;
-		params[2] = c.name.data;
-		params[3] = c.kind.data;
-		params[4] = c.eu.data;
-		params[5] = c.raw.data;
+		partyids_misses_end(&m);
+		params[0] = m.country.data;
+		params[1] = m.name_key.data;
+		params[2] = m.name.data;
+		params[3] = m.kind.data;
+		params[4] = m.eu.data;
+		params[5] = m.raw.data;
 		/* Insert the missing ones, then read back every id: another
 		 * instance may have created some of them meanwhile. */
 		res = PQexecParams(
@@ -916,42 +755,20 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 					  errlen);
 			goto out;
 		}
-		for (int r = 0; r < PQntuples(res); r++) {
-			const char *raw = PQgetvalue(res, r, 0);
-			size_t len = strlen(raw);
-			char *k;
-			struct kx_hash_slot *slot;
-			/* Bound the cache: partners number in the thousands,
-			 * but a hostile feed must not grow it without end. */
-			if (st->party_cache.len > 200000) {
-				kx_hash_clear(&st->party_cache);
-				kx_arena_reset(&st->cache_arena);
-			}
-			if (PQgetisnull(res, r, 1))
-				continue; /* created by a concurrent commit */
-			k = kx_arena_strndup(&st->cache_arena, raw, len);
-			if (!k || !(slot = kx_hash_put(&st->party_cache, k,
-						       len))) {
-				rc = KX_ENOMEM;
-				goto out;
-			}
-			slot->value = (void *)(intptr_t)atoi(
-				PQgetvalue(res, r, 1));
-		}
+		for (int r = 0; r < PQntuples(res) && !rc; r++)
+			if (!PQgetisnull(res, r, 1)) /* else a concurrent
+						       * commit created it */
+				rc = partyids_put(&st->parties,
+						  PQgetvalue(res, r, 0),
+						  atoi(PQgetvalue(res, r, 1)));
+		if (rc)
+			goto out;
 	}
 	for (size_t i = 0; i < n && !rc; i++) {
-		struct fill_ctx f = {st, arena, NULL};
 		if (!msgs[i].ev)
 			continue;
-		msgs[i].n_parties = party_count(msgs[i].ev);
-		f.ids = kx_arena_alloc(arena, (msgs[i].n_parties + 1) *
-						      sizeof(int32_t));
-		if (!f.ids) {
-			rc = KX_ENOMEM;
-			break;
-		}
-		msgs[i].party_ids = f.ids;
-		rc = each_party(msgs[i].ev, fill_id, &f);
+		rc = partyids_fill(&st->parties, msgs[i].ev, arena,
+				   &msgs[i].party_ids, &msgs[i].n_parties);
 		if (rc == KX_EDB)
 			snprintf(errbuf, errlen,
 				 "party of event '%s' did not resolve",
@@ -961,13 +778,7 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 		lap(st, STEP_PARTIES, t);
 out:
 	PQclear(res);
-	kx_hash_release(&c.seen);
-	kx_buf_release(&c.country);
-	kx_buf_release(&c.key);
-	kx_buf_release(&c.name);
-	kx_buf_release(&c.kind);
-	kx_buf_release(&c.eu);
-	kx_buf_release(&c.raw);
+	partyids_misses_release(&m);
 	return rc;
 }
 
@@ -1223,7 +1034,7 @@ load_entities(struct store *st, struct msg *msgs, size_t n, struct fold *f,
 			}
 			e->exists = true;
 		} else {
-			param_arr_add(&ids[e->kind], e->id);
+			sql_arr_add(&ids[e->kind], e->id);
 		}
 	}
 	for (int k = 0; k < ENT__COUNT; k++) {
@@ -1421,8 +1232,8 @@ resolve_cells(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 			}
 			add_int(&dims, c->dim);
 			add_int(&goals, c->goal);
-			param_arr_add(&progs, c->programme);
-			param_arr_add(&targets, c->target);
+			sql_arr_add(&progs, c->programme);
+			sql_arr_add(&targets, c->target);
 		}
 		if (!missing)
 			break;

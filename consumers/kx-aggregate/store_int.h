@@ -2,12 +2,15 @@
  * kx-aggregate's PostgreSQL side, inside: the shape of the entity tables
  * (one column list per kind, shared by the loads, the COPY rows and the
  * upserts) and the SQL text built from it once (store_sql.c). Private to
- * store.c, store_sql.c and entrow.c.
+ * store.c and the modules it is built from (store_sql.c, entrow.c,
+ * partyids.c).
  */
 #ifndef KX_AGGREGATE_STORE_INT_H
 #define KX_AGGREGATE_STORE_INT_H
 
 #include <stddef.h>
+
+#include "kx/buf.h"
 
 #include "fold.h"
 
@@ -74,6 +77,10 @@ char *store_sql_load(enum ent_kind kind);
 
 /* The batch's last query: every upsert, the party statement and COMMIT. */
 char *store_sql_upsert(void);
+
+/* Appends s, quoted, to the PostgreSQL array literal in b ("{" so far,
+ * or "{..."); the caller closes it with "}". */
+void sql_arr_add(struct kx_buf *b, const char *s);
 
 /* Run once per connection: session settings and the staging tables. */
 extern const char store_sql_session[];

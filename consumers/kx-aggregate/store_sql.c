@@ -1,7 +1,8 @@
 /*
  * The SQL kx-aggregate sends, built once from the column tables, never
  * from input: the entity loads, the batch's upserts with the party
- * statement, and the session's settings and staging tables.
+ * statement, and the session's settings and staging tables. Input only
+ * ever travels as parameters: sql_arr_add() writes their array literals.
  */
 #include <stdio.h>
 
@@ -360,3 +361,15 @@ const char store_sql_session[] =
 	"CREATE TEMP TABLE IF NOT EXISTS s_reject (group_id text, topic text, "
 	"partition int, kafka_offset bigint, key bytea, value bytea, reason "
 	"text) ON COMMIT DELETE ROWS;\n";
+
+void
+sql_arr_add(struct kx_buf *b, const char *s)
+{
+	kx_buf_add(b, b->len > 1 ? ",\"" : "\"", b->len > 1 ? 2 : 1);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			kx_buf_add(b, "\\", 1);
+		kx_buf_add(b, s, 1);
+	}
+	kx_buf_add(b, "\"", 1);
+}
