@@ -126,42 +126,26 @@ void
 partyids_misses_init(struct partyids_misses *m)
 {
 	kx_hash_init(&m->seen);
-	kx_buf_init(&m->country);
-	kx_buf_init(&m->name_key);
-	kx_buf_init(&m->name);
-	kx_buf_init(&m->kind);
-	kx_buf_init(&m->eu);
-	kx_buf_init(&m->raw);
-	kx_buf_adds(&m->country, "{");
-	kx_buf_adds(&m->name_key, "{");
-	kx_buf_adds(&m->name, "{");
-	kx_buf_adds(&m->kind, "{");
-	kx_buf_adds(&m->eu, "{");
-	kx_buf_adds(&m->raw, "{");
+	for (int i = 0; i < PM__COUNT; i++) {
+		kx_buf_init(&m->param[i]);
+		kx_buf_adds(&m->param[i], "{");
+	}
 	m->n = 0;
 }
 
 void
 partyids_misses_end(struct partyids_misses *m)
 {
-	kx_buf_adds(&m->country, "}");
-	kx_buf_adds(&m->name_key, "}");
-	kx_buf_adds(&m->name, "}");
-	kx_buf_adds(&m->kind, "}");
-	kx_buf_adds(&m->eu, "}");
-	kx_buf_adds(&m->raw, "}");
+	for (int i = 0; i < PM__COUNT; i++)
+		kx_buf_adds(&m->param[i], "}");
 }
 
 void
 partyids_misses_release(struct partyids_misses *m)
 {
 	kx_hash_release(&m->seen);
-	kx_buf_release(&m->country);
-	kx_buf_release(&m->name_key);
-	kx_buf_release(&m->name);
-	kx_buf_release(&m->kind);
-	kx_buf_release(&m->eu);
-	kx_buf_release(&m->raw);
+	for (int i = 0; i < PM__COUNT; i++)
+		kx_buf_release(&m->param[i]);
 }
 
 struct collect_ctx {
@@ -191,12 +175,12 @@ collect_miss(void *opaque, const struct kx_party *p, size_t i)
 	slot->value = (void *)p;
 	if (!(name_key = kx_party_name_key(p->name, c->arena)))
 		return KX_ENOMEM;
-	sql_arr_add(&m->country, p->country);
-	sql_arr_add(&m->name_key, name_key);
-	sql_arr_add(&m->name, p->name);
-	sql_arr_add(&m->kind, kx_party_kind_name(p->kind));
-	sql_arr_add(&m->eu, p->eu ? "true" : "false");
-	sql_arr_add(&m->raw, k);
+	sql_arr_add(&m->param[PM_COUNTRY], p->country);
+	sql_arr_add(&m->param[PM_NAME_KEY], name_key);
+	sql_arr_add(&m->param[PM_NAME], p->name);
+	sql_arr_add(&m->param[PM_KIND], kx_party_kind_name(p->kind));
+	sql_arr_add(&m->param[PM_EU], p->eu ? "true" : "false");
+	sql_arr_add(&m->param[PM_RAW], k);
 	m->n++;
 	return 0;
 }

@@ -34,12 +34,23 @@ void partyids_clear(struct partyids *pi);
  * hostile feed must not grow it without end. Returns 0 or KX_ENOMEM. */
 int partyids_put(struct partyids *pi, const char *raw, int32_t id);
 
-/* The parties missing from the cache, each once, as PostgreSQL array
- * literals of the statement's parameters (closed by
- * partyids_misses_end()). raw is each one's cache key. */
+/* The creating statement's parameters, $1 to $6, in order. PM_RAW is
+ * each party's cache key, which the statement returns with its id. */
+enum partyids_param {
+	PM_COUNTRY,
+	PM_NAME_KEY,
+	PM_NAME,
+	PM_KIND,
+	PM_EU,
+	PM_RAW,
+	PM__COUNT
+};
+
+/* The parties missing from the cache, each once, as one PostgreSQL array
+ * literal per parameter (closed by partyids_misses_end()). */
 struct partyids_misses {
 	struct kx_hash seen;
-	struct kx_buf country, name_key, name, kind, eu, raw;
+	struct kx_buf param[PM__COUNT];
 	size_t n;
 };
 

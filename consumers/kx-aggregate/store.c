@@ -715,7 +715,7 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 	if (rc)
 		goto out;
 	if (m.n) {
-		const char *params[6];
+		const char *params[PM__COUNT];
 		/* New parties commit at once, outside the batch's own
 		 * transaction: a transaction of several batches open on
 		 * this session leaves them to the other, once that one's
@@ -727,12 +727,8 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 			settle(st, s);
 		}
 		partyids_misses_end(&m);
-		params[0] = m.country.data;
-		params[1] = m.name_key.data;
-		params[2] = m.name.data;
-		params[3] = m.kind.data;
-		params[4] = m.eu.data;
-		params[5] = m.raw.data;
+		for (int i = 0; i < PM__COUNT; i++)
+			params[i] = m.param[i].data;
 		/* Insert the missing ones, then read back every id: another
 		 * instance may have created some of them meanwhile. */
 		res = PQexecParams(
@@ -749,7 +745,7 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 			"LEFT JOIN ins n ON n.country = i.country AND n.name_key = "
 			"i.name_key LEFT JOIN kx.parties p ON p.country = "
 			"i.country AND p.name_key = i.name_key",
-			6, NULL, params, NULL, NULL, 0);
+			PM__COUNT, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 			rc = session_fail(s, "cannot resolve parties", errbuf,
 					  errlen);

@@ -85,16 +85,20 @@ test_misses_and_fill(void **state)
 	assert_int_equal(partyids_collect(&pi, p, &a, &m), 0);
 	partyids_misses_end(&m);
 	assert_int_equal(m.n, 3);
-	assert_string_equal(m.country.data, "{\"PT\",\"BR\",\"EG\"}");
-	assert_string_equal(m.name.data,
+	assert_string_equal(m.param[PM_COUNTRY].data,
+			    "{\"PT\",\"BR\",\"EG\"}");
+	assert_string_equal(m.param[PM_NAME].data,
 			    "{\"Lisboa\",\"São Paulo\","
 			    "\"Say \\\"hi\\\" \\\\ co\"}");
-	assert_string_equal(m.kind.data, "{\"city\",\"city\",\"region\"}");
-	assert_string_equal(m.eu.data, "{\"true\",\"false\",\"false\"}");
+	assert_string_equal(m.param[PM_KIND].data,
+			    "{\"city\",\"city\",\"region\"}");
+	assert_string_equal(m.param[PM_EU].data,
+			    "{\"true\",\"false\",\"false\"}");
 	/* The name keys are case-folded. */
-	assert_non_null(strstr(m.name_key.data, "\"lisboa\""));
-	assert_string_equal(m.raw.data, "{\"PT\tLisboa\",\"BR\tSão Paulo\","
-					"\"EG\tSay \\\"hi\\\" \\\\ co\"}");
+	assert_non_null(strstr(m.param[PM_NAME_KEY].data, "\"lisboa\""));
+	assert_string_equal(m.param[PM_RAW].data,
+			    "{\"PT\tLisboa\",\"BR\tSão Paulo\","
+			    "\"EG\tSay \\\"hi\\\" \\\\ co\"}");
 
 	/* The statement's answer, by raw key. */
 	assert_int_equal(partyids_put(&pi, "PT\tLisboa", 7), 0);
