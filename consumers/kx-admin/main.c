@@ -701,9 +701,15 @@ main(int argc, char **argv)
 		 !strcmp(args.v[1], "check"))
 		status = kx_admin_schemas_check(args.n == 3 ? args.v[2] : NULL);
 	else {
-		if (*cmd)
-			fprintf(stderr, "kx-admin: unknown command '%s'\n",
-				cmd);
+		/* Name the whole command: "topics list" is no more known
+		 * than "list". */
+		if (*cmd) {
+			fputs("kx-admin: unknown command '", stderr);
+			for (size_t i = 0; i < args.n; i++)
+				fprintf(stderr, "%s%s", i ? " " : "",
+					args.v[i]);
+			fputs("'\n", stderr);
+		}
 		usage(stderr);
 		status = 2;
 	}

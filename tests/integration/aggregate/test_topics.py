@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""kx-admin topics create and delete: delete refuses without --yes and
-deletes nothing then; with it, it deletes the prefix's three topics (and
-only those), and a second run finds nothing to delete.
+"""kx-admin topics create and delete: an unknown subcommand is named
+whole; delete refuses without --yes and deletes nothing then; with it, it
+deletes the prefix's three topics (and only those), and a second run finds
+nothing to delete.
 """
 
 import json
@@ -42,6 +43,12 @@ def topics(suite):
     other = suite.scenario("other")
     mine = sorted(sc.prefix + f for f in FAMILIES)
     sc.res.eq("topics create made the three topics", mine, listed(sc.prefix))
+
+    rc, out, err = sc.admin("topics", "list")
+    sc.res.eq("topics list (no such command): exit 2", 2, rc)
+    sc.res.true("topics list: named whole as unknown, then the usage",
+                "unknown command 'topics list'" in err and "usage:" in err,
+                err)
 
     rc, out, err = sc.admin("topics", "delete")
     sc.res.eq("without --yes: exit 2", 2, rc)
