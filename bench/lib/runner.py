@@ -317,12 +317,27 @@ def bench_consumer(ctx):
                    "kafka_cpu_s": c.kafka, "load": c.load}
     log(f"consumer baseline kcat: {res['kcat']['events_per_s']}/s")
 
-    # KX, one instance, fresh database and group.
+    # KX, one instance, fresh database and group, runs times: one run on
+    # these 2 shared cores spread by a fifth either way (docs/performance.md),
+    # so the figure is the median run; the RSS is the largest of all. The
+    # last run's database stays, for the views and the peer's comparison.
     db = ctx["db_kx"]
-    fresh_db(db)
-    r = run_aggregate(ctx, db, f"{pre}kx1")
-    r["events_per_s"] = rate(n, r["wall_s"])
-    r["verify"] = verify(db)
+    runs = []
+    for i in range(ctx["consumer_runs"]):
+        fresh_db(db)
+        r = run_aggregate(ctx, db, f"{pre}kx1r{i}")
+        r["events_per_s"] = rate(n, r["wall_s"])
+        r["verify"] = verify(db)
+        runs.append(r)
+        if ctx["consumer_runs"] > 1:
+            log(f"consumer kx-aggregate x1, run {i + 1} of {ctx['consumer_runs']}: "
+                f"{r['events_per_s']}/s, RSS {r.get('rss_mb')} MB, verify {r['verify']['ok']}")
+    r = dict(sorted(runs, key=lambda x: x["events_per_s"] or 0)[(len(runs) - 1) // 2])
+    r["rss_mb"] = max((x.get("rss_mb") or 0) for x in runs) or None
+    r["verify"] = dict(r["verify"], ok=all(x["verify"]["ok"] for x in runs))
+    r["runs"] = [dict({k: x.get(k) for k in ("wall_s", "events_per_s", "rss_mb", "user_s",
+                                              "pg_cpu_s", "load")}, verify=x["verify"]["ok"])
+                 for x in runs]
     r["rows"] = dict(zip(["events", "parties", "agg_cell", "agg_party", "agg_monthly",
                           "pairings", "visits", "practices", "transfers"],
                          sql(db, "SELECT (SELECT count(*) FROM kx.events), (SELECT count(*) "
@@ -333,8 +348,9 @@ def bench_consumer(ctx):
                                  "kx.practices), (SELECT count(*) FROM kx.transfers)")[0]))
     r["db_size_mb"] = round(sql(db, "SELECT pg_database_size(current_database())")[0][0] / 2**20)
     res["kx"] = r
-    log(f"consumer kx-aggregate x1: {r['events_per_s']}/s, RSS {r.get('rss_mb')} MB, "
-        f"verify {r['verify']['ok']}")
+    log(f"consumer kx-aggregate x1: {r['events_per_s']}/s"
+        + (f" (the median of {len(runs)} runs)" if len(runs) > 1 else "")
+        + f", RSS {r.get('rss_mb')} MB, verify {r['verify']['ok']}")
 
     # Baseline 2: a raw COPY of the same history rows into a table with the
     # same keys (the floor of writing the events alone, nothing derived).
@@ -722,6 +738,10 @@ def write_report(res, path_md, path_json):
                  f"{fmt(k.get('rss_mb'))} MB | kcat read: {fmt(c['kcat']['events_per_s'])} ev/s"
                  f" | {fmt(c['kx_over_kcat'])} | ≥ 50,000 ev/s | "
                  f"{verdict(k['events_per_s'] >= TARGETS['consumer_eps'])} |")
+        if len(k.get("runs", [])) > 1:
+            L.append(f"| (the median of {len(k['runs'])} runs: "
+                     + ", ".join(fmt(x["events_per_s"]) for x in k["runs"])
+                     + " ev/s, in order; RSS the largest) | | | | | |")
         L.append(f"| | | raw COPY of the same history rows: {fmt(c['copy']['events_per_s'])} "
                  f"rows/s | {fmt(c['kx_over_copy'])} | | |")
         L.append(f"| consumer RSS | {fmt(k.get('rss_mb'))} MB | | | ≤ 64 MB | "
@@ -768,7 +788,8 @@ def write_report(res, path_md, path_json):
                  f"{p['kcat'].get('user_s')} s, RSS {p['kcat'].get('rss_mb')} MB.")
     if c:
         k = c["kx"]
-        L.append(f"- Consumer x1: {k['wall_s']} s wall, kx-aggregate CPU {k.get('user_s')} s "
+        L.append("- Consumer x1" + (" (the median run)" if len(k.get("runs", [])) > 1 else "")
+                 + f": {k['wall_s']} s wall, kx-aggregate CPU {k.get('user_s')} s "
                  f"user + {k.get('sys_s')} s sys, PostgreSQL CPU {k.get('pg_cpu_s')} s, broker"
                  f" CPU {k.get('kafka_cpu_s')} s; `kx-admin verify`: {k['verify']['output']}; "
                  f"rows: {k['rows']}; database {k['db_size_mb']} MB.")
@@ -838,6 +859,7 @@ def main():
     ap.add_argument("--only", action="append", default=[])
     ap.add_argument("--data", help="use this JSONL file instead of generating")
     ap.add_argument("--latency-seconds", type=int, default=60)
+    ap.add_argument("--consumer-runs", type=int, default=3)
     ap.add_argument("--latency-rate", type=int, default=5000)
     ap.add_argument("--view-reps", type=int, default=100)
     ap.add_argument("--results", default=os.path.join(TOP, "bench", "results"))
@@ -845,6 +867,8 @@ def main():
     ap.add_argument("--keep-topics", action="store_true")
     ap.add_argument("--argv", default="")
     a = ap.parse_args()
+    if a.consumer_runs < 1:
+        sys.exit("bench: --consumer-runs: at least 1")
     n = 100000 if a.quick and a.events == 1000000 else a.events
     only = set(a.only) or set(BENCHES)
     for o in only:
@@ -863,6 +887,8 @@ def main():
            # Two instances only when the consumer benchmark itself was asked
            # for: the others need the data aggregated once.
            "consumer_modes": {"one", "two"} if "consumer" in only else {"one"},
+           # Likewise the repeated runs of one instance.
+           "consumer_runs": a.consumer_runs if "consumer" in only else 1,
            "view_reps": a.view_reps,
            "lat_rate": a.latency_rate, "lat_seconds": a.latency_seconds if not a.quick else 15,
            "lat_chunks_per_s": 50, "lat_poll_s": 0.005,
