@@ -317,10 +317,12 @@ def bench_consumer(ctx):
                    "kafka_cpu_s": c.kafka, "load": c.load}
     log(f"consumer baseline kcat: {res['kcat']['events_per_s']}/s")
 
-    # KX, one instance, fresh database and group, runs times: one run on
-    # these 2 shared cores spread by a fifth either way (docs/performance.md),
-    # so the figure is the median run; the RSS is the largest of all. The
-    # last run's database stays, for the views and the peer's comparison.
+    # KX, one instance, --consumer-runs times, each into a fresh database
+    # and group: one run on these 2 shared cores spreads by a fifth either
+    # way (docs/performance.md), so the figure is the median run (the lower
+    # of the two middle ones for an even count); the RSS is the largest of
+    # all. The last run's database stays, for the views and the peer's
+    # comparison.
     db = ctx["db_kx"]
     runs = []
     for i in range(ctx["consumer_runs"]):

@@ -701,8 +701,8 @@ main(int argc, char **argv)
 		 !strcmp(args.v[1], "check"))
 		status = kx_admin_schemas_check(args.n == 3 ? args.v[2] : NULL);
 	else {
-		/* Name the whole command: "topics list" is no more known
-		 * than "list". */
+		/* Every word given: for "topics list", naming only
+		 * "topics", a known command, would mislead. */
 		if (*cmd) {
 			fputs("kx-admin: unknown command '", stderr);
 			for (size_t i = 0; i < args.n; i++)
