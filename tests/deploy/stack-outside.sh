@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks that kx-stack, run as root, brings a stack up in a state folder
 # that PostgreSQL's owner cannot reach (under a 'mktemp -d' folder, mode
-# 700): the cluster goes to /var/tmp/kx-pg.*, linked from <state>/pg, the
+# 700): the cluster goes to /var/lib/kx-stack/pg.*, linked from <state>/pg, the
 # stack answers and takes a query, 'down' stops what 'up' started, a second
 # 'up' reuses the same cluster, and 'down --purge' deletes both folders.
 # Its own ports and state folder, so a stack already running is untouched.
@@ -38,8 +38,8 @@ link=$KX_STATE_DIR/pg
 [ -L "$link" ] || fail "'$link' is not a link"
 place=$(readlink "$link")
 case $place in
-/var/tmp/kx-pg.*) ;;
-*) fail "'$link' links to '$place', not to /var/tmp/kx-pg.*" ;;
+/var/lib/kx-stack/pg.*) ;;
+*) fail "'$link' links to '$place', not to /var/lib/kx-stack/pg.*" ;;
 esac
 grep -q "cluster lives in '$place'" <<<"$out" || fail "'up' did not say where the cluster lives"
 [ "$(stat -c %U "$place")" != root ] || fail "'$place' belongs to root"
