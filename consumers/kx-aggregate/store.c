@@ -825,11 +825,13 @@ choose_copies(struct store *st, struct msg *msgs, size_t n,
 		    (msgs[i].offset == o->offset && msgs[i].shard < o->shard))
 			slot->value = &msgs[i];
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct kx_event *ev = msgs[i].ev;
-		msgs[i].dup = ev && kx_hash_get(&st->fresh, ev->event_id,
-						strlen(ev->event_id)) != &msgs[i];
-	}
+	/* Every message of an event a duplicate, then each event's chosen
+	 * copy not: one pass over the table, not a lookup per message. */
+	for (size_t i = 0; i < n; i++)
+		msgs[i].dup = msgs[i].ev != NULL;
+	for (size_t i = 0; i < st->fresh.cap; i++)
+		if (st->fresh.slots[i].key)
+			((struct msg *)st->fresh.slots[i].value)->dup = false;
 	return 0;
 }
 
