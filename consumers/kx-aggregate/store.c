@@ -8,9 +8,10 @@
  * through a staging table, whose INSERT ... RETURNING says which are
  * new); lock and load the touched entities; fold. A transaction's last
  * batch then COPYs the new entity rows, the deltas and the offset moves
- * into staging tables and, in one multi-statement string sent without
- * waiting, moves the offsets under the guard, upserts everything and
- * COMMITs. The history goes in event-id order (copy_history()). The
+ * into staging tables and sends one multi-statement string without
+ * waiting for it: it opens with the COPY of the party deltas, whose rows
+ * go with it, then moves the offsets under the guard, upserts everything
+ * and COMMITs. The history goes in event-id order (copy_history()). The
  * history and
  * the entity rows go in COPY's binary format (copybin.c), which spares the
  * server parsing their uuids, timestamps and arrays; the small delta rows
@@ -96,6 +97,8 @@ struct store {
 	 * grows with the batch (kept across batches: a steady load reuses the
 	 * same pages). */
 	struct kx_buf copy;
+	/* The party deltas' rows, sent with the last string (send_last()). */
+	struct kx_buf party_rows;
 	int copy_failed; /* PQputCopyData() failed: the COPY is lost */
 	char copy_state[6]; /* the SQLSTATE of a failed COPY, or "" */
 	/* The history insert's: event_id -> the copy the batch inserts
@@ -150,6 +153,7 @@ store_new(const char *conninfo, const char *group)
 	kx_hash_init(&st->carry);
 	kx_arena_init(&st->carry_arena);
 	kx_buf_init(&st->copy);
+	kx_buf_init(&st->party_rows);
 	kx_hash_init(&st->fresh);
 	if (!st->conninfo || !st->group || !st->upsert_sql) {
 		store_free(st);
@@ -180,6 +184,7 @@ store_free(struct store *st)
 	kx_hash_release(&st->carry);
 	kx_arena_release(&st->carry_arena);
 	kx_buf_release(&st->copy);
+	kx_buf_release(&st->party_rows);
 	kx_hash_release(&st->fresh);
 	free(st->order);
 	free(st);
@@ -204,6 +209,19 @@ session_fail(struct session *s, const char *what, char *errbuf,
 		PQfinish(s->conn);
 		s->conn = NULL;
 	}
+	return KX_EDB;
+}
+
+/* Records a failure of a session and drops its connection, which rolls
+ * back whatever transaction it had open. */
+static int
+session_drop(struct session *s, const char *what, char *errbuf,
+	     size_t errlen)
+{
+	snprintf(errbuf, errlen, "%s: %s", what, PQerrorMessage(s->conn));
+	oneline(errbuf);
+	PQfinish(s->conn);
+	s->conn = NULL;
 	return KX_EDB;
 }
 
@@ -353,14 +371,9 @@ connect_session(struct store *st, struct session *s, char *errbuf,
 	if (s->conn)
 		PQfinish(s->conn);
 	s->conn = PQconnectdb(st->conninfo);
-	if (PQstatus(s->conn) != CONNECTION_OK) {
-		snprintf(errbuf, errlen, "cannot connect to PostgreSQL: %s",
-			 PQerrorMessage(s->conn));
-		oneline(errbuf);
-		PQfinish(s->conn);
-		s->conn = NULL;
-		return KX_EDB;
-	}
+	if (PQstatus(s->conn) != CONNECTION_OK)
+		return session_drop(s, "cannot connect to PostgreSQL", errbuf,
+				    errlen);
 	/* A new session may follow a server crash, and with
 	 * synchronous_commit off a crash can lose commits already
 	 * acknowledged: batches (read again from Kafka: the offset guard
@@ -1349,8 +1362,6 @@ party_delta_cmp(const void *a, const void *b)
 static int
 write_deltas(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 {
-	const struct party_delta **sorted;
-	size_t n_sorted = 0;
 	struct kx_buf *b;
 	int rc;
 
@@ -1393,42 +1404,6 @@ write_deltas(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 		copy_row(st);
 	}
 	if ((rc = copy_end(st, errbuf, errlen)))
-		return rc;
-
-	/* In key order: the party statement upserts them in the order they
-	 * were copied, so two instances take the rows in the same order
-	 * (see PARTY_CTES). */
-	sorted = kx_arena_alloc(&f->work,
-				(f->parties.len + 1) * sizeof(*sorted));
-	if (!sorted)
-		return KX_ENOMEM;
-	for (size_t i = 0; i < f->parties.cap; i++) {
-		const struct party_delta *d = &f->parties.slots[i];
-		if (d->cell && d->refs != 0)
-			sorted[n_sorted++] = d;
-	}
-	qsort(sorted, n_sorted, sizeof(*sorted), party_delta_cmp);
-	/* A staging table is empty unless copied into (ON COMMIT DELETE
-	 * ROWS), so an empty COPY, two round trips, is skipped. */
-	if (n_sorted &&
-	    !(b = copy_begin(st,
-			     "COPY s_party (cell_id, party_id, shard, refs) "
-			     "FROM STDIN",
-			     errbuf, errlen, &rc)))
-		return rc;
-	for (size_t i = 0; i < n_sorted; i++) {
-		const struct party_delta *d = sorted[i];
-		add_int(b, d->cell->id);
-		kx_buf_add(b, "\t", 1);
-		add_int(b, d->party_id);
-		kx_buf_add(b, "\t", 1);
-		add_int(b, d->shard);
-		kx_buf_add(b, "\t", 1);
-		add_int(b, d->refs);
-		kx_buf_add(b, "\n", 1);
-		copy_row(st);
-	}
-	if (n_sorted && (rc = copy_end(st, errbuf, errlen)))
 		return rc;
 
 	if (f->months.len &&
@@ -1514,6 +1489,80 @@ write_offsets(struct store *st, const struct offset_move *moves, size_t n,
 		copy_row(st);
 	}
 	return copy_end(st, errbuf, errlen);
+}
+
+/* Formats the transaction's party deltas into st->party_rows, the rows
+ * of the COPY that opens its last string (send_last()). */
+static int
+format_party_rows(struct store *st, struct fold *f)
+{
+	const struct party_delta **sorted;
+	struct kx_buf *b = &st->party_rows;
+	size_t n_sorted = 0;
+
+	/* In key order: the party statement upserts them in the order they
+	 * were copied, so two instances take the rows in the same order
+	 * (see PARTY_CTES). */
+	sorted = kx_arena_alloc(&f->work,
+				(f->parties.len + 1) * sizeof(*sorted));
+	if (!sorted)
+		return KX_ENOMEM;
+	for (size_t i = 0; i < f->parties.cap; i++) {
+		const struct party_delta *d = &f->parties.slots[i];
+		if (d->cell && d->refs != 0)
+			sorted[n_sorted++] = d;
+	}
+	qsort(sorted, n_sorted, sizeof(*sorted), party_delta_cmp);
+	kx_buf_reset(b);
+	/* Four ints of at most 11 characters and their separators a row:
+	 * the adds below then cannot fail. */
+	if (kx_buf_grow(b, n_sorted * 4 * 12))
+		return KX_ENOMEM;
+	for (size_t i = 0; i < n_sorted; i++) {
+		const struct party_delta *d = sorted[i];
+		add_int(b, d->cell->id);
+		kx_buf_add(b, "\t", 1);
+		add_int(b, d->party_id);
+		kx_buf_add(b, "\t", 1);
+		add_int(b, d->shard);
+		kx_buf_add(b, "\t", 1);
+		add_int(b, d->refs);
+		kx_buf_add(b, "\n", 1);
+	}
+	return 0;
+}
+
+/*
+ * Sends the transaction's last string (store_sql_upsert()) without waiting
+ * for it. It opens with the COPY of the party deltas, whose rows
+ * (st->party_rows) go here, so the loop does not wait for the server to
+ * take them; the guard, the upserts and the COMMIT follow on the server.
+ * store_settle() reads how it all ended.
+ */
+static int
+send_last(struct store *st, char *errbuf, size_t errlen)
+{
+	struct session *s = st->ss;
+	const struct kx_buf *b = &st->party_rows;
+	PGresult *res;
+	bool ok;
+
+	if (!PQsendQuery(s->conn, st->upsert_sql))
+		return db_fail(st, "cannot apply the batch", errbuf, errlen);
+	res = PQgetResult(s->conn);
+	ok = PQresultStatus(res) == PGRES_COPY_IN;
+	PQclear(res);
+	for (size_t off = 0; ok && off < b->len; off += COPY_CHUNK) {
+		size_t len = b->len - off;
+		if (len > COPY_CHUNK)
+			len = COPY_CHUNK;
+		ok = PQputCopyData(s->conn, b->data + off, (int)len) == 1;
+	}
+	if (ok && PQputCopyEnd(s->conn, NULL) == 1)
+		return 0;
+	/* The COMMIT at the end of the string cannot have run: dropping the
+	 * connection rolls the transaction back. */
+	return session_drop(s, "cannot apply the batch", errbuf, errlen);
 }
 
 /* Keeps the state of every entity the transaction touched, for the next
@@ -1602,15 +1651,14 @@ store_apply(struct store *st, struct msg *msgs, size_t n,
 	if ((rc = write_entities(st, fold, errbuf, errlen)) ||
 	    (rc = write_deltas(st, fold, errbuf, errlen)) ||
 	    (rc = write_offsets(st, moves, n_moves, errbuf, errlen)) ||
+	    (rc = format_party_rows(st, fold)) ||
 	    (rc = carry_states(st, fold)))
 		goto fail;
 	/* The guard, the upserts and the COMMIT run while the caller
 	 * collects the next batch and applies it on the other session;
 	 * store_settle() tells how they ended. */
-	if (!PQsendQuery(s->conn, st->upsert_sql)) {
-		rc = db_fail(st, "cannot apply the batch", errbuf, errlen);
+	if ((rc = send_last(st, errbuf, errlen)))
 		goto fail;
-	}
 	lap(st, STEP_WRITE, t);
 	s->open = false;
 	s->pending = true;

@@ -180,7 +180,7 @@ add_entity_upsert(struct kx_buf *b, enum ent_kind kind)
  * reads the RETURNING of the one before and nothing else, so no stage
  * joins a CTE whose size the planner cannot know (it guesses one row,
  * and a nested loop over a few thousand crossings cost seconds).
- * s_party is read without ORDER BY: write_deltas() copies it sorted by
+ * s_party is read without ORDER BY: send_last() copies it sorted by
  * the key, and a sequential scan of a temp table filled by one COPY
  * returns its rows in that order (temp tables are never scanned in
  * sync). The order only keeps two instances from deadlocking; should it
@@ -222,6 +222,11 @@ char *
 store_sql_upsert(void)
 {
 	struct kx_buf b = KX_BUF_INIT;
+
+	/* The party deltas' rows come with the string (send_last() in
+	 * store.c), so the loop does not wait for the server to take them. */
+	kx_buf_adds(&b, "COPY s_party (cell_id, party_id, shard, refs) FROM "
+			"STDIN;\n");
 
 	/* The offset guard first: a fenced batch then writes nothing more.
 	 * Each partition's row moves only from the offset this instance
