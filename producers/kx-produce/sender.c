@@ -35,6 +35,7 @@ struct sender {
 	long given, acked, nfailed, rebuilds;
 	int fatal;               /* a fatal error was raised */
 	const atomic_int *stop; /* set: stop waiting for room */
+	atomic_int pid_retries;  /* PID requests retried so far (on_log()) */
 	struct pending **parked; /* to re-send after a rebuild */
 	size_t nparked, capparked;
 };
@@ -112,16 +113,29 @@ on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	kx_log_info("produce", "kafka: %s", reason);
 }
 
+/* How many retried PID requests are logged at info, not as warnings. */
+#define QUIET_PID_RETRIES 10
+
 /*
  * librdkafka's own log lines, in KX's log format and under --log-level,
  * instead of its default "%3|<ts>|FAC|..." lines on stderr. Errors it
  * logs are ones it retries (a fatal error comes through on_error), so they
- * are warnings here.
+ * are warnings here. One kind is expected: a broker that has just started
+ * is still loading its transaction coordinator when the first idempotent
+ * producer asks it for a producer id ("GETPID ... Coordinator load in
+ * progress: retrying"), and librdkafka asks again. The first few such
+ * retries are info; more are warnings, since the broker is not coming up.
+ * (May run on librdkafka's threads: the count is atomic.)
  */
 static void
 on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-	(void)rk;
+	struct sender *s = rd_kafka_opaque(rk);
+
+	if (level <= 4 && s && !strcmp(fac, "GETPID") &&
+	    strstr(buf, "retrying") &&
+	    atomic_fetch_add(&s->pid_retries, 1) < QUIET_PID_RETRIES)
+		level = 6;
 	if (level <= 4)
 		kx_log_warn("kafka", "%s: %s", fac, buf);
 	else if (level <= 6)
@@ -183,6 +197,7 @@ sender_new(rd_kafka_conf_t *conf, char *const topics[3], FILE *failed,
 	}
 	s->conf = conf;
 	s->failed = failed;
+	atomic_init(&s->pid_retries, 0);
 	for (int f = 0; f < KX_FAMILY__COUNT; f++) {
 		if (!(s->topics[f] = strdup(topics[f]))) {
 			snprintf(errbuf, errlen, "out of memory");
