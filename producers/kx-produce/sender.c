@@ -116,26 +116,30 @@ on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 /* How many retried PID requests are logged at info, not as warnings. */
 #define QUIET_PID_RETRIES 10
 
+int
+sender_log_level(atomic_int *pid_retries, int level, const char *fac,
+		 const char *buf)
+{
+	if (level <= 4 && !strcmp(fac, "GETPID") && strstr(buf, "retrying") &&
+	    atomic_fetch_add(pid_retries, 1) < QUIET_PID_RETRIES)
+		return 6;
+	return level;
+}
+
 /*
  * librdkafka's own log lines, in KX's log format and under --log-level,
  * instead of its default "%3|<ts>|FAC|..." lines on stderr. Errors it
  * logs are ones it retries (a fatal error comes through on_error), so they
- * are warnings here. One kind is expected: a broker that has just started
- * is still loading its transaction coordinator when the first idempotent
- * producer asks it for a producer id ("GETPID ... Coordinator load in
- * progress: retrying"), and librdkafka asks again. The first few such
- * retries are info; more are warnings, since the broker is not coming up.
- * (May run on librdkafka's threads: the count is atomic.)
+ * are warnings here, but for a broker's first retried PID requests
+ * (sender_log_level()). May run on librdkafka's threads.
  */
 static void
 on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	struct sender *s = rd_kafka_opaque(rk);
 
-	if (level <= 4 && s && !strcmp(fac, "GETPID") &&
-	    strstr(buf, "retrying") &&
-	    atomic_fetch_add(&s->pid_retries, 1) < QUIET_PID_RETRIES)
-		level = 6;
+	if (s)
+		level = sender_log_level(&s->pid_retries, level, fac, buf);
 	if (level <= 4)
 		kx_log_warn("kafka", "%s: %s", fac, buf);
 	else if (level <= 6)

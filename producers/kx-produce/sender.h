@@ -58,6 +58,18 @@ long sender_outstanding(const struct sender *s);
 void sender_set_stop(struct sender *s, const atomic_int *stop);
 
 /*
+ * The level (syslog's: 4 and below are warnings) at which kx-produce logs
+ * one of librdkafka's lines: level, except for a retried producer-id
+ * request ("GETPID ... retrying"). A broker that has just started is
+ * still loading its transaction coordinator when the first idempotent
+ * producer asks it for an id, and librdkafka asks again: the first ten
+ * such retries, counted in *pid_retries, are info (6); more stay warnings,
+ * since the broker is then not coming up.
+ */
+int sender_log_level(atomic_int *pid_retries, int level, const char *fac,
+		     const char *buf);
+
+/*
  * Waits until every message is acked or failed. Once *abort is set (a
  * second SIGINT), purges what is still queued so it goes to the failed
  * file.
