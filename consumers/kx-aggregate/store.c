@@ -1514,9 +1514,10 @@ format_party_rows(struct store *st, struct fold *f)
 	}
 	qsort(sorted, n_sorted, sizeof(*sorted), party_delta_cmp);
 	kx_buf_reset(b);
-	/* Four ints of at most 11 characters and their separators a row:
-	 * the adds below then cannot fail. */
-	if (kx_buf_grow(b, n_sorted * 4 * 12))
+	/* A row is three int32s (at most 11 characters each), an int64 (at
+	 * most 20) and four separators: with that room the adds below
+	 * cannot fail. */
+	if (kx_buf_grow(b, n_sorted * (3 * 11 + 20 + 4)))
 		return KX_ENOMEM;
 	for (size_t i = 0; i < n_sorted; i++) {
 		const struct party_delta *d = sorted[i];
