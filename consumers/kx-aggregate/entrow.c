@@ -291,7 +291,7 @@ entrow_load(struct fold *f, struct ent *e, PGresult *res, int r)
 			break;
 		}
 	}
-	e->exists = true;
+	e->exists = e->stored = true;
 	return 0;
 }
 

@@ -286,7 +286,7 @@ fold_copy_state(struct fold *f, const struct ent *src, struct ent *dst)
 	dst->kind = kind;
 	dst->id = id;
 	dst->party_ids = ids;
-	dst->exists = dst->dirty = false;
+	dst->exists = dst->stored = dst->dirty = false;
 	dst->borrowed = 0;
 	dst->evs = evs;
 	dst->n_evs = n_evs;
@@ -980,7 +980,9 @@ fold_keep(struct fold *f)
 		e->n_evs = 0;
 		if (keep_borrowed(f, e))
 			return KX_ENOMEM;
-		/* The next batch's deltas start from this state. */
+		/* The next batch's deltas start from this state. Not
+		 * stored: a row this transaction creates is still COPYed,
+		 * so that one created meanwhile fails it on the key. */
 		e->exists = e->last.at != NO_TIME;
 	}
 	return 0;

@@ -90,7 +90,9 @@ struct ent {
 	int32_t shard;
 	enum kx_event_type type; /* current state, as the type that set it */
 	enum ent_kind kind;
-	bool exists;  /* a row was loaded */
+	bool exists;  /* a state before this batch: the deltas start from it */
+	bool stored;  /* a row was loaded, or the transaction before writes
+		       * one: the row is upserted, not COPYed (store.c) */
 	bool dirty;   /* the row must be written */
 	uint16_t borrowed; /* B_* bits: strings still the events' */
 	struct mark last;  /* newest event: the snapshot */

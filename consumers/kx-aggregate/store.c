@@ -1100,7 +1100,7 @@ load_entities(struct store *st, struct msg *msgs, size_t n, struct fold *f,
 				rc = KX_ENOMEM;
 				goto out;
 			}
-			e->exists = true;
+			e->exists = e->stored = true;
 		} else {
 			sql_arr_add(&ids[e->kind], e->id);
 		}
@@ -1157,7 +1157,7 @@ copy_entities(struct store *st, struct fold *f, enum ent_kind k,
 
 	*unique = false;
 	for (struct ent *e = f->dirty; e && !rows; e = e->next_dirty)
-		if (e->kind == k && e->exists == stored)
+		if (e->kind == k && e->stored == stored)
 			rows = &st->copy;
 	if (!rows)
 		return 0;
@@ -1173,7 +1173,7 @@ copy_entities(struct store *st, struct fold *f, enum ent_kind k,
 		return rc;
 	copybin_header(rows);
 	for (struct ent *e = f->dirty; e; e = e->next_dirty) {
-		if (e->kind != k || e->exists != stored)
+		if (e->kind != k || e->stored != stored)
 			continue;
 		entrow_copy(rows, e, n_cols);
 		copy_row(st);

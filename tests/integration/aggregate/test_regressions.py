@@ -202,18 +202,11 @@ def readyz_stale_while_idle(suite):
             proc.wait()
 
 
-def new_entity_created_meanwhile(suite):
-    """Two transactions that both create one entity (two instances; a
-    transfer whose events span partitions) counted it twice: each found no
-    row, so each added the entity's contribution as new, and the later
-    upsert overwrote the earlier state without taking its contribution
-    out. A new entity's row is now COPYed straight into its table, so the
-    later one fails on the key; its batch is read again and starts from
-    the stored row. The test holds an uncommitted row for the pairing,
-    with its contribution to kx.agg_cell as a consumer would have written
-    it, until kx-aggregate's COPY waits on it, then commits it."""
+def entity_created_meanwhile(suite, name, *args):
+    """The scenario of new_entity_created_meanwhile, kx-aggregate run with
+    args."""
     import subprocess
-    sc = suite.scenario("entity_meanwhile")
+    sc = suite.scenario(name)
     sc.produce(pairing("PX", "matched", "2025-03-01T00:00:00Z"),
                pairing("PY", "proposed", "2025-03-02T00:00:00Z"))
     hold = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", sc.db],
@@ -237,7 +230,7 @@ def new_entity_created_meanwhile(suite):
             break
         time.sleep(0.1)
 
-    proc = subprocess.Popen(sc.aggregate_cmd(), env=sc.env,
+    proc = subprocess.Popen(sc.aggregate_cmd(*args), env=sc.env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
     rc, err = None, ""
@@ -274,13 +267,39 @@ def new_entity_created_meanwhile(suite):
               measures(pairings_active=1, pairings_proposed=1, countries=2,
                        partners=2),
               sc.progress("IURC", MEASURES))
-    sc.check_verify("entity_meanwhile")
+    sc.check_verify(name)
+
+
+
+def new_entity_created_meanwhile(suite):
+    """Two transactions that both create one entity (two instances; a
+    transfer whose events span partitions) counted it twice: each found no
+    row, so each added the entity's contribution as new, and the later
+    upsert overwrote the earlier state without taking its contribution
+    out. A new entity's row is now COPYed straight into its table, so the
+    later one fails on the key; its batch is read again and starts from
+    the stored row. The test holds an uncommitted row for the pairing,
+    with its contribution to kx.agg_cell as a consumer would have written
+    it, until kx-aggregate's COPY waits on it, then commits it."""
+    entity_created_meanwhile(suite, "entity_meanwhile")
+
+
+def new_entity_of_an_earlier_batch_upserted(suite):
+    """The same, in a transaction of several batches: an entity first seen
+    in a batch before the last was marked as stored once its batch was
+    folded (fold_keep()), so the transaction upserted its row instead of
+    COPYing it, and counted it twice. With --batch-max 1 each event is a
+    batch of its own, both batches are full, and the transaction ends
+    with the empty batch after them."""
+    entity_created_meanwhile(suite, "entity_meanwhile_txn", "--batch-max",
+                             "1")
 
 
 SCENARIOS = [ends_read_before_leaders_settle, entity_ids_buffer_used_after_realloc,
              rejected_null_value_stored_as_empty, check_accepts_bad_http_address,
              targets_load_lenient_csv, readyz_stale_while_idle, odd_entity_keys,
-             transfer_under_two_practices, new_entity_created_meanwhile]
+             transfer_under_two_practices, new_entity_created_meanwhile,
+             new_entity_of_an_earlier_batch_upserted]
 
 if __name__ == "__main__":
     sys.exit(Suite("agg_reg").run(SCENARIOS, only=sys.argv[1:]))

@@ -168,7 +168,7 @@ add_batch(struct fold *f, struct batch *b, const struct handed *hd)
 			const struct ent *c = handed_state(hd, e);
 			if (c) {
 				assert_int_equal(fold_copy_state(f, c, e), 0);
-				e->exists = true;
+				e->exists = e->stored = true;
 			}
 		}
 		assert_int_equal(fold_add(f, e, &b->p[i]), 0);
@@ -468,6 +468,39 @@ test_fold__transactions_hand_their_states_over(void **state)
 	sums_release(&b);
 }
 
+/*
+ * fold_keep() readies each state for the next batch's deltas (exists),
+ * but an entity the transaction created still has no row: store.c must
+ * COPY it, not upsert it (stored), so that a row another transaction
+ * created meanwhile fails the COPY on its key.
+ */
+static void
+test_fold__kept_states_of_new_entities_are_not_stored(void **state)
+{
+	struct batch *b = malloc(sizeof(*b));
+	struct handed hd;
+	struct fold f;
+	size_t n_dirty = 0;
+
+	(void)state;
+	assert_non_null(b);
+	fold_init(&f);
+	hd.n = 0;
+	load_batch(b, 0, n_lines / 2);
+	add_batch(&f, b, &hd);
+	assert_int_equal(fold_run(&f), 0);
+	assert_int_equal(fold_keep(&f), 0);
+	for (const struct ent *e = f.dirty; e; e = e->next_dirty) {
+		assert_true(e->exists);
+		assert_false(e->stored);
+		n_dirty++;
+	}
+	assert_true(n_dirty > 0);
+	drop_batch(b);
+	free(b);
+	fold_release(&f);
+}
+
 static int
 setup(void **state)
 {
@@ -493,6 +526,8 @@ main(void)
 			test_fold__batches_of_a_transaction_add_up_to_one),
 		cmocka_unit_test(
 			test_fold__transactions_hand_their_states_over),
+		cmocka_unit_test(
+			test_fold__kept_states_of_new_entities_are_not_stored),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
