@@ -391,10 +391,12 @@ connect_session(struct store *st, struct session *s, char *errbuf,
 	 * costs at most a COPY refused by the key. */
 	idset_clear(&st->ses[0].ids);
 	idset_clear(&st->ses[1].ids);
+	/* A setup that failed is dropped with its connection, which may
+	 * still be up: kept, it would pass for a prepared session. */
 	res = PQexec(s->conn, store_sql_session);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		PQclear(res);
-		return session_fail(s, "cannot prepare the session (has "
+		return session_drop(s, "cannot prepare the session (has "
 				       "'kx-admin migrate' run?)",
 				    errbuf, errlen);
 	}

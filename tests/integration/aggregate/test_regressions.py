@@ -295,11 +295,65 @@ def new_entity_of_an_earlier_batch_upserted(suite):
                              "1")
 
 
+
+def session_kept_after_failed_setup(suite):
+    """A new session whose setup string failed while its connection stayed
+    up (the setup's tables missing for a moment, or a statement cancelled)
+    was kept: the next batch found it connected, so it was never set up
+    again, and every batch failed on the missing temporary tables until the
+    process gave up. The session is now dropped, and set up again on the
+    next try. The test holds a batch (KX_TEST_COMMIT_DELAY_MS), moves
+    kx.events away and ends kx-aggregate's connections meanwhile, then
+    moves it back."""
+    import subprocess
+    sc = suite.scenario("setup_failed")
+    sc.produce(pairing("PS", "proposed", "2025-03-01T00:00:00Z"))
+    log = os.path.join(sc.tmp, "setup_failed.log")
+    env = dict(sc.env, KX_TEST_COMMIT_DELAY_MS="4000")
+    with open(log, "w") as errf:
+        proc = subprocess.Popen(sc.aggregate_cmd(level="info"), env=env,
+                                stdout=subprocess.DEVNULL, stderr=errf)
+    moved = False
+    try:
+        held = False
+        for _ in range(600):
+            with open(log) as f:
+                if "test hook: holding a batch" in f.read():
+                    held = True
+                    break
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        sc.res.true("kx-aggregate holds the batch", held)
+        sc.q("ALTER TABLE kx.events RENAME TO events_away")
+        moved = True
+        sc.q("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+             "WHERE datname = current_database() AND "
+             "pid <> pg_backend_pid()")
+        time.sleep(7)
+        sc.q("ALTER TABLE kx.events_away RENAME TO events")
+        moved = False
+        rc = proc.wait(timeout=120)
+    finally:
+        if moved:
+            sc.q("ALTER TABLE kx.events_away RENAME TO events")
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    with open(log) as f:
+        err = f.read()
+    sc.res.true("kx-aggregate set the session up again and exited 0",
+                rc == 0 and "cannot prepare the session" in err, err)
+    sc.res.eq("the pairing is stored", [("PS", "proposed")],
+              sc.q("SELECT pairing_id, state FROM kx.pairings"))
+    sc.check_verify("setup_failed")
+
 SCENARIOS = [ends_read_before_leaders_settle, entity_ids_buffer_used_after_realloc,
              rejected_null_value_stored_as_empty, check_accepts_bad_http_address,
              targets_load_lenient_csv, readyz_stale_while_idle, odd_entity_keys,
              transfer_under_two_practices, new_entity_created_meanwhile,
-             new_entity_of_an_earlier_batch_upserted]
+             new_entity_of_an_earlier_batch_upserted,
+             session_kept_after_failed_setup]
 
 if __name__ == "__main__":
     sys.exit(Suite("agg_reg").run(SCENARIOS, only=sys.argv[1:]))
