@@ -50,6 +50,13 @@ cache_key(struct partyids *pi, const struct kx_party *p, size_t *len)
 	return pi->key.data;
 }
 
+void
+partyids_trim(struct partyids *pi)
+{
+	if (pi->cache.len > CACHE_MAX)
+		partyids_clear(pi);
+}
+
 int
 partyids_put(struct partyids *pi, const char *raw, int32_t id)
 {
@@ -57,8 +64,6 @@ partyids_put(struct partyids *pi, const char *raw, int32_t id)
 	struct kx_hash_slot *slot;
 	char *k;
 
-	if (pi->cache.len > CACHE_MAX)
-		partyids_clear(pi);
 	if (!(k = kx_arena_strndup(&pi->arena, raw, len)) ||
 	    !(slot = kx_hash_put(&pi->cache, k, len)))
 		return KX_ENOMEM;

@@ -29,9 +29,14 @@ void partyids_release(struct partyids *pi);
  * have taken ids the cache holds. */
 void partyids_clear(struct partyids *pi);
 
-/* Keeps raw's id, as the statement returned it. A cache past 200,000
- * parties is emptied first: partners number in the thousands, but a
- * hostile feed must not grow it without end. Returns 0 or KX_ENOMEM. */
+/* Empties a cache past 200,000 parties: partners number in the
+ * thousands, but a hostile feed must not grow it without end. Called
+ * before a batch's lookups, never between them and its fills: the fills
+ * need every id its lookups found. */
+void partyids_trim(struct partyids *pi);
+
+/* Keeps raw's id, as the statement returned it. Returns 0 or
+ * KX_ENOMEM. */
 int partyids_put(struct partyids *pi, const char *raw, int32_t id);
 
 /* The creating statement's parameters, $1 to $6, in order. PM_RAW is

@@ -734,6 +734,7 @@ store_resolve_parties(struct store *st, struct msg *msgs, size_t n,
 	    (rc = connect_session(st, o, errbuf, errlen)))
 		return rc;
 	t = kx_mono_us();
+	partyids_trim(&st->parties);
 	partyids_misses_init(&m);
 	for (size_t i = 0; i < n && !rc; i++)
 		if (msgs[i].ev)

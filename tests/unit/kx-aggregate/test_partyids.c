@@ -4,7 +4,9 @@
  * each, as the array literals of the statement that creates them (quotes
  * and backslashes escaped); the ids that statement returns fill each
  * event's ids in the order it names its parties; a party the cache lacks
- * fails the fill; a cleared cache misses everything again.
+ * fails the fill; a cleared cache misses everything again; a cache past
+ * its cap is emptied before a batch's lookups, not between them and its
+ * fills.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -61,6 +63,15 @@ parse(struct kx_arena *a, const char *line)
 	return ev;
 }
 
+/* What the creating statement returns for the visit's parties. */
+static void
+put_visit_ids(struct partyids *pi)
+{
+	assert_int_equal(partyids_put(pi, "PT\tLisboa", 7), 0);
+	assert_int_equal(partyids_put(pi, "BR\tSão Paulo", 11), 0);
+	assert_int_equal(partyids_put(pi, "EG\tSay \"hi\" \\ co", 13), 0);
+}
+
 static void
 test_misses_and_fill(void **state)
 {
@@ -101,9 +112,7 @@ test_misses_and_fill(void **state)
 			    "\"EG\tSay \\\"hi\\\" \\\\ co\"}");
 
 	/* The statement's answer, by raw key. */
-	assert_int_equal(partyids_put(&pi, "PT\tLisboa", 7), 0);
-	assert_int_equal(partyids_put(&pi, "BR\tSão Paulo", 11), 0);
-	assert_int_equal(partyids_put(&pi, "EG\tSay \"hi\" \\ co", 13), 0);
+	put_visit_ids(&pi);
 	partyids_misses_release(&m);
 
 	assert_int_equal(partyids_fill(&pi, v, &a, &ids, &n), 0);
@@ -133,11 +142,51 @@ test_misses_and_fill(void **state)
 	kx_arena_release(&a);
 }
 
+/* A cache past its cap held the host (a hit) when the batch's lookups
+ * ran; storing the other parties' new ids emptied it, and the host's
+ * fill failed ("party ... did not resolve"), failing the batch. */
+static void
+test_cap_before_lookups(void **state)
+{
+	struct kx_arena a;
+	struct partyids pi;
+	struct partyids_misses m;
+	struct kx_event *v;
+	char raw[32];
+	int32_t *ids;
+	size_t n;
+
+	(void)state;
+	kx_arena_init(&a);
+	partyids_init(&pi);
+	v = parse(&a, visit);
+	assert_int_equal(partyids_put(&pi, "PT\tLisboa", 7), 0);
+	for (int i = 0; i < 200000; i++) {
+		snprintf(raw, sizeof(raw), "XX\tparty %d", i);
+		assert_int_equal(partyids_put(&pi, raw, 100 + i), 0);
+	}
+	partyids_trim(&pi);
+	partyids_misses_init(&m);
+	assert_int_equal(partyids_collect(&pi, v, &a, &m), 0);
+	partyids_misses_end(&m);
+	/* Emptied first: every party of the batch is looked up again. */
+	assert_int_equal(m.n, 3);
+	put_visit_ids(&pi);
+	partyids_misses_release(&m);
+	assert_int_equal(partyids_fill(&pi, v, &a, &ids, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(ids[0], 7);
+
+	partyids_release(&pi);
+	kx_arena_release(&a);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_misses_and_fill),
+		cmocka_unit_test(test_cap_before_lookups),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
