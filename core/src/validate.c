@@ -543,6 +543,9 @@ check_parties(struct vctx *c, const struct kx_party *v, size_t n,
 {
 	int rc;
 
+	if (n > KX_ITEMS_MAX)
+		return fail(c, "'%s': %zu parties, at most %d", base, n,
+			    KX_ITEMS_MAX);
 	if (n < min) {
 		return fail(c, "'%s': at least %zu %s required%s%s", base, min,
 			    min == 1 ? "party" : "parties",
@@ -617,6 +620,12 @@ check_common(struct vctx *c, const struct kx_event *ev)
 			     is_geo_char, "[A-Z0-9-]")))
 		return rc;
 
+	if (ev->n_sdgs > KX_ITEMS_MAX)
+		return fail(c, "'sdgs': %zu codes, at most %d", ev->n_sdgs,
+			    KX_ITEMS_MAX);
+	if (ev->n_themes > KX_ITEMS_MAX)
+		return fail(c, "'themes': %zu themes, at most %d",
+			    ev->n_themes, KX_ITEMS_MAX);
 	for (size_t i = 0; i < ev->n_sdgs; i++) {
 		const char *s = ev->sdgs ? ev->sdgs[i] : NULL;
 

@@ -427,6 +427,48 @@ test_validate__practice_and_transfer_rules(void **state)
 	expect(&ev, "'adopter.name': empty, expected 1-200 characters");
 }
 
+/* Arrays past the most one Avro array carries are rejected here, with a
+ * reason, not refused later by the encoder (which stopped kx-produce). */
+static void
+test_validate__array_limits(void **state)
+{
+	static const char *many[KX_ITEMS_MAX + 1];
+	static struct kx_party parties[KX_ITEMS_MAX + 1];
+	struct kx_event ev;
+
+	(void)state;
+	for (size_t i = 0; i <= KX_ITEMS_MAX; i++)
+		parties[i] = party("Lisboa", "PT", KX_PARTY_CITY, true);
+
+	for (int is_themes = 0; is_themes < 2; is_themes++) {
+		const char ***items = is_themes ? &ev.themes : &ev.sdgs;
+		size_t *n = is_themes ? &ev.n_themes : &ev.n_sdgs;
+
+		for (size_t i = 0; i <= KX_ITEMS_MAX; i++)
+			many[i] = is_themes ? "ok" : "11";
+		pairing(&ev);
+		*items = many;
+		*n = KX_ITEMS_MAX;
+		expect(&ev, NULL);
+		*n = KX_ITEMS_MAX + 1;
+		expect(&ev, is_themes
+				    ? "'themes': 32769 themes, at most 32768"
+				    : "'sdgs': 32769 codes, at most 32768");
+	}
+
+	visit(&ev);
+	ev.u.visit.visitors = parties;
+	ev.u.visit.n_visitors = KX_ITEMS_MAX;
+	expect(&ev, NULL);
+	ev.u.visit.n_visitors = KX_ITEMS_MAX + 1;
+	expect(&ev, "'visitors': 32769 parties, at most 32768");
+
+	pairing(&ev);
+	ev.u.pairing.members = parties;
+	ev.u.pairing.n_members = KX_ITEMS_MAX + 1;
+	expect(&ev, "'members': 32769 parties, at most 32768");
+}
+
 static void
 test_validate__sdg_grammar(void **state)
 {
@@ -672,6 +714,7 @@ main(void)
 		cmocka_unit_test(test_validate__common_rules),
 		cmocka_unit_test(test_validate__pairing_rules),
 		cmocka_unit_test(test_validate__visit_rules),
+		cmocka_unit_test(test_validate__array_limits),
 		cmocka_unit_test(test_validate__practice_and_transfer_rules),
 		cmocka_unit_test(test_validate__sdg_grammar),
 		cmocka_unit_test(test_validate__uuid),

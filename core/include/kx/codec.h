@@ -22,11 +22,12 @@
 #define KX_CODEC_MAX_MESSAGE ((size_t)4 * 1024 * 1024)
 
 /*
- * The most items one Avro array (members, visitors, sdgs, themes) may hold.
- * Avro-C stores about 130 bytes per decoded party, so this keeps every
- * allocation of a decode under the allocator's cap.
+ * The most items one Avro array (members, visitors, sdgs, themes) may hold:
+ * the contract's limit, which validation enforces first. Avro-C stores
+ * about 130 bytes per decoded party, so this keeps every allocation of a
+ * decode under the allocator's cap.
  */
-#define KX_CODEC_MAX_ITEMS 32768
+#define KX_CODEC_MAX_ITEMS KX_ITEMS_MAX
 
 struct kx_codec;
 

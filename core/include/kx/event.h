@@ -119,6 +119,7 @@ enum kx_product_type {
 #define KX_PARTY_NAME_MAX 200
 #define KX_TITLE_MAX 300
 #define KX_PILOT_PROJECTS_MAX 1000
+#define KX_ITEMS_MAX 32768 /* items of one array: sdgs, themes, parties */
 #define KX_PARTICIPANTS_MAX 100000
 #define KX_LINE_MAX ((size_t)1024 * 1024)
 #define KX_BUDGET_MAX INT64_C(1000000000000) /* euros */
