@@ -251,6 +251,7 @@ exec_ok(struct store *st, const char *sql, const char *what, char *errbuf,
 
 /* SQLSTATE of the offset guard's refusal (store_sql.c). */
 #define GUARD_SQLSTATE "KXF01"
+#define UNIQUE_VIOLATION "23505"
 
 /*
  * Waits for the session's batch in flight, if any, and keeps its outcome
@@ -281,6 +282,17 @@ settle(struct store *st, struct session *s)
 			if (state && msg && !strcmp(state, GUARD_SQLSTATE)) {
 				snprintf(s->err, sizeof(s->err), "%s", msg);
 				s->rc = KX_EFENCED;
+			} else if (state && msg &&
+				   !strcmp(state, UNIQUE_VIOLATION)) {
+				/* Only the new entities' plain INSERTs can
+				 * raise it (store_sql_upsert()). */
+				snprintf(s->err, sizeof(s->err),
+					 "another transaction created "
+					 "entities of this batch after they "
+					 "were loaded; the batch is read "
+					 "again (%s)",
+					 msg);
+				s->rc = KX_EDB;
 			} else {
 				s->rc = session_fail(s, "cannot apply the batch",
 						     s->err, sizeof(s->err));
@@ -687,8 +699,6 @@ copy_abort(struct store *st)
 	copy_finish(st, "kx-aggregate gave up this COPY", ignored,
 		    sizeof(ignored));
 }
-
-#define UNIQUE_VIOLATION "23505"
 
 /* Ends a binary COPY: its trailer and end, or, when rc says its rows could
  * not all be written, gives it up. *unique is set when the server refused
@@ -1187,12 +1197,14 @@ copy_entities(struct store *st, struct fold *f, enum ent_kind k,
 /*
  * Writes the changed entity states, one COPY per kind and destination.
  * Entities with a stored row go to the staging tables, for the batch's
- * last query to upsert. Entities without one are COPYed straight into
- * their tables: a row created after the load (by another instance, or for
- * a transfer whose events span partitions) then fails the COPY on the
- * key, and the batch is read again and loads that row, since its deltas
- * must start from the state the row holds. An upsert would overwrite that
- * state without taking its contribution out, counting the entity twice.
+ * last query to upsert. Entities without one go to s_new_<table>, which
+ * that query inserts with a plain INSERT: a row created after the load
+ * (by another instance, or for a transfer whose events span partitions)
+ * then fails it on the key, with the COMMIT, and the batch is read again
+ * and loads that row, since its deltas must start from the state the row
+ * holds. An upsert would overwrite that state without taking its
+ * contribution out, counting the entity twice. (Both go to temporary
+ * tables, so the loop does not wait for the entity tables' inserts.)
  */
 static int
 write_entities(struct store *st, struct fold *f, char *errbuf, size_t errlen)
@@ -1201,12 +1213,8 @@ write_entities(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 	int rc = 0;
 
 	for (int k = 0; k < ENT__COUNT && !rc; k++)
-		rc = copy_entities(st, f, k, "kx.", false, &unique, errbuf,
+		rc = copy_entities(st, f, k, "s_new_", false, &unique, errbuf,
 				   errlen);
-	if (rc && unique)
-		snprintf(errbuf, errlen,
-			 "another transaction created entities of this batch "
-			 "after they were loaded; the batch is read again");
 	for (int k = 0; k < ENT__COUNT && !rc; k++)
 		rc = copy_entities(st, f, k, "s_", true, &unique, errbuf,
 				   errlen);

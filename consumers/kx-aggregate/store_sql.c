@@ -150,25 +150,43 @@ store_sql_load(enum ent_kind kind)
 	return b.data;
 }
 
+/* " (c1, c2, ...) SELECT c1, c2, ..." over the kind's columns. */
+static void
+add_columns(struct kx_buf *b, enum ent_kind kind)
+{
+	char name[64];
+
+	for (int select = 0; select < 2; select++) {
+		kx_buf_adds(b, select ? ") SELECT " : " (");
+		for (const enum col *c = kinds[kind].cols; *c != C__END; c++) {
+			col_name(kind, *c, name, sizeof(name));
+			kx_buf_addf(b, "%s%s",
+				    c == kinds[kind].cols ? "" : ", ", name);
+		}
+	}
+}
+
+/* The transaction's new entities, COPYed to s_new_<table>: a plain
+ * INSERT, so that a row another transaction created meanwhile fails it
+ * on the key, and with it the COMMIT (docs/exactly-once.md). */
+static void
+add_entity_insert(struct kx_buf *b, enum ent_kind kind)
+{
+	kx_buf_addf(b, "INSERT INTO kx.%s", kinds[kind].table);
+	add_columns(b, kind);
+	kx_buf_addf(b, " FROM s_new_%s;\n", kinds[kind].table);
+}
+
 static void
 add_entity_upsert(struct kx_buf *b, enum ent_kind kind)
 {
 	char name[64];
-	const enum col *c;
 
-	kx_buf_addf(b, "INSERT INTO kx.%s AS t (", kinds[kind].table);
-	for (c = kinds[kind].cols; *c != C__END; c++) {
-		col_name(kind, *c, name, sizeof(name));
-		kx_buf_addf(b, "%s%s", c == kinds[kind].cols ? "" : ", ", name);
-	}
-	kx_buf_adds(b, ") SELECT ");
-	for (c = kinds[kind].cols; *c != C__END; c++) {
-		col_name(kind, *c, name, sizeof(name));
-		kx_buf_addf(b, "%s%s", c == kinds[kind].cols ? "" : ", ", name);
-	}
+	kx_buf_addf(b, "INSERT INTO kx.%s AS t", kinds[kind].table);
+	add_columns(b, kind);
 	kx_buf_addf(b, " FROM s_%s ON CONFLICT (%s) DO UPDATE SET updated_at = now()",
 		    kinds[kind].table, id_cols[kind]);
-	for (c = kinds[kind].cols + 1; *c != C__END; c++) {
+	for (const enum col *c = kinds[kind].cols + 1; *c != C__END; c++) {
 		col_name(kind, *c, name, sizeof(name));
 		kx_buf_addf(b, ", %s = EXCLUDED.%s", name, name);
 	}
@@ -262,8 +280,10 @@ store_sql_upsert(void)
 		    "offsets moved under this instance (another owner, or a "
 		    "database that lost its newest commits)' USING ERRCODE = "
 		    "'KXF01'; END IF; END $kx$;\n");
-	for (int k = 0; k < ENT__COUNT; k++)
+	for (int k = 0; k < ENT__COUNT; k++) {
+		add_entity_insert(&b, k);
 		add_entity_upsert(&b, k);
+	}
 
 	/* Party references, and the partners/countries they move. RETURNING
 	 * gives each (cell, party) row's refs after this batch (other
@@ -353,6 +373,14 @@ const char store_sql_session[] =
 	"CREATE TEMP TABLE IF NOT EXISTS s_practices (LIKE kx.practices INCLUDING DEFAULTS) ON "
 	"COMMIT DELETE ROWS;\n"
 	"CREATE TEMP TABLE IF NOT EXISTS s_transfers (LIKE kx.transfers INCLUDING DEFAULTS) ON "
+	"COMMIT DELETE ROWS;\n"
+	"CREATE TEMP TABLE IF NOT EXISTS s_new_pairings (LIKE kx.pairings INCLUDING DEFAULTS) ON "
+	"COMMIT DELETE ROWS;\n"
+	"CREATE TEMP TABLE IF NOT EXISTS s_new_visits (LIKE kx.visits INCLUDING DEFAULTS) ON "
+	"COMMIT DELETE ROWS;\n"
+	"CREATE TEMP TABLE IF NOT EXISTS s_new_practices (LIKE kx.practices INCLUDING DEFAULTS) ON "
+	"COMMIT DELETE ROWS;\n"
+	"CREATE TEMP TABLE IF NOT EXISTS s_new_transfers (LIKE kx.transfers INCLUDING DEFAULTS) ON "
 	"COMMIT DELETE ROWS;\n"
 	"CREATE TEMP TABLE IF NOT EXISTS s_cell (LIKE kx.agg_cell INCLUDING "
 	"DEFAULTS, removed_last timestamptz) ON COMMIT DELETE ROWS;\n"

@@ -239,14 +239,16 @@ def entity_created_meanwhile(suite, name, *args):
         for _ in range(600):
             if sc.q1("SELECT count(*) FROM pg_stat_activity WHERE datname = "
                      "current_database() AND wait_event_type = 'Lock' AND "
-                     "query LIKE 'COPY kx.pairings%'") == "1":
+                     "query LIKE 'COPY s_party%'") == "1":
                 blocked = True
                 break
             if proc.poll() is not None:
                 break
             time.sleep(0.1)
-        sc.res.true("kx-aggregate's COPY of the new pairing waits on the "
-                    "uncommitted row", blocked)
+        # The last query, which inserts the pairing, opens with the party
+        # deltas' COPY (pg_stat_activity keeps only its first 1 KB).
+        sc.res.true("kx-aggregate's insert of the new pairing waits on "
+                    "the uncommitted row", blocked)
         hold.stdin.write("COMMIT;\n")
         hold.stdin.close()
         sc.res.eq("the other transaction commits", 0, hold.wait(timeout=60))
@@ -276,11 +278,11 @@ def new_entity_created_meanwhile(suite):
     transfer whose events span partitions) counted it twice: each found no
     row, so each added the entity's contribution as new, and the later
     upsert overwrote the earlier state without taking its contribution
-    out. A new entity's row is now COPYed straight into its table, so the
+    out. A new entity's row is now inserted with a plain INSERT, so the
     later one fails on the key; its batch is read again and starts from
     the stored row. The test holds an uncommitted row for the pairing,
     with its contribution to kx.agg_cell as a consumer would have written
-    it, until kx-aggregate's COPY waits on it, then commits it."""
+    it, until kx-aggregate's insert waits on it, then commits it."""
     entity_created_meanwhile(suite, "entity_meanwhile")
 
 
@@ -288,7 +290,7 @@ def new_entity_of_an_earlier_batch_upserted(suite):
     """The same, in a transaction of several batches: an entity first seen
     in a batch before the last was marked as stored once its batch was
     folded (fold_keep()), so the transaction upserted its row instead of
-    COPYing it, and counted it twice. With --batch-max 1 each event is a
+    inserting it, and counted it twice. With --batch-max 1 each event is a
     batch of its own, both batches are full, and the transaction ends
     with the empty batch after them."""
     entity_created_meanwhile(suite, "entity_meanwhile_txn", "--batch-max",
