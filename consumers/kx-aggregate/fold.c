@@ -981,8 +981,9 @@ fold_keep(struct fold *f)
 		if (keep_borrowed(f, e))
 			return KX_ENOMEM;
 		/* The next batch's deltas start from this state. Not
-		 * stored: a row this transaction creates is still COPYed,
-		 * so that one created meanwhile fails it on the key. */
+		 * stored: a row this transaction creates is still
+		 * inserted, so that one created meanwhile fails it on the
+		 * key. */
 		e->exists = e->last.at != NO_TIME;
 	}
 	return 0;

@@ -92,7 +92,7 @@ struct ent {
 	enum ent_kind kind;
 	bool exists;  /* a state before this batch: the deltas start from it */
 	bool stored;  /* a row was loaded, or the transaction before writes
-		       * one: the row is upserted, not COPYed (store.c) */
+		       * one: the row is upserted, not inserted (store.c) */
 	bool dirty;   /* the row must be written */
 	uint16_t borrowed; /* B_* bits: strings still the events' */
 	struct mark last;  /* newest event: the snapshot */

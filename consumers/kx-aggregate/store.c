@@ -1155,20 +1155,19 @@ out:
 	return rc;
 }
 
-/* COPYs the changed entities of one kind into <prefix><table>: those with
- * a stored row (loaded or carried) when stored is set, else the others.
- * *unique is set when the COPY failed on the table's key. */
+/* COPYs the changed entities of one kind into the staging table
+ * <prefix><table>: those with a stored row (loaded or carried) when stored
+ * is set, else the others. */
 static int
 copy_entities(struct store *st, struct fold *f, enum ent_kind k,
-	      const char *prefix, bool stored, bool *unique, char *errbuf,
-	      size_t errlen)
+	      const char *prefix, bool stored, char *errbuf, size_t errlen)
 {
 	char sql[1024], name[64];
 	struct kx_buf *rows = NULL;
 	int n_cols = 0, rc = 0;
+	bool unique; /* a temporary table has no key to refuse a row */
 	size_t n;
 
-	*unique = false;
 	for (struct ent *e = f->dirty; e && !rows; e = e->next_dirty)
 		if (e->kind == k && e->stored == stored)
 			rows = &st->copy;
@@ -1191,7 +1190,7 @@ copy_entities(struct store *st, struct fold *f, enum ent_kind k,
 		entrow_copy(rows, e, n_cols);
 		copy_row(st);
 	}
-	return copy_close(st, rc, unique, errbuf, errlen);
+	return copy_close(st, rc, &unique, errbuf, errlen);
 }
 
 /*
@@ -1209,15 +1208,12 @@ copy_entities(struct store *st, struct fold *f, enum ent_kind k,
 static int
 write_entities(struct store *st, struct fold *f, char *errbuf, size_t errlen)
 {
-	bool unique = false;
 	int rc = 0;
 
 	for (int k = 0; k < ENT__COUNT && !rc; k++)
-		rc = copy_entities(st, f, k, "s_new_", false, &unique, errbuf,
-				   errlen);
+		rc = copy_entities(st, f, k, "s_new_", false, errbuf, errlen);
 	for (int k = 0; k < ENT__COUNT && !rc; k++)
-		rc = copy_entities(st, f, k, "s_", true, &unique, errbuf,
-				   errlen);
+		rc = copy_entities(st, f, k, "s_", true, errbuf, errlen);
 	return rc;
 }
 
