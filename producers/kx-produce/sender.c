@@ -9,7 +9,9 @@
  * error; those are kept, with their key and value, for a new producer
  * instead of being written off. A message the broker did store but whose
  * acknowledgement was lost is then sent twice: the consumer's event_id
- * dedup absorbs that.
+ * dedup absorbs that. Should the new producer not start, the sender is
+ * broken: what was parked, and every message given after, goes to the
+ * failed file, and sender_send() says why.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -34,6 +36,8 @@ struct sender {
 	FILE *failed;
 	long given, acked, nfailed, rebuilds;
 	int fatal;               /* a fatal error was raised */
+	int broken;              /* no producer could be rebuilt ... */
+	char why[512];           /* ... and why */
 	const atomic_int *stop; /* set: stop waiting for room */
 	atomic_int pid_retries;  /* PID requests retried so far (on_log()) */
 	struct pending **parked; /* to re-send after a rebuild */
@@ -264,6 +268,8 @@ rebuild(struct sender *s)
 		kx_log_error("produce", "cannot rebuild the producer: %s",
 			     errbuf);
 		stop(s);
+		s->broken = 1;
+		snprintf(s->why, sizeof(s->why), "%s", errbuf);
 		for (size_t i = 0; i < s->nparked; i++)
 			write_failed(s, s->parked[i]);
 		s->nparked = 0;
@@ -289,7 +295,7 @@ sender_send(struct sender *s, enum kx_family family, const char *key,
 	    size_t linelen, char *errbuf, size_t errlen)
 {
 	struct pending *p = malloc(sizeof(*p) + linelen + 1);
-	rd_kafka_resp_err_t err;
+	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
 
 	if (!p) {
 		snprintf(errbuf, errlen, "out of memory");
@@ -301,16 +307,28 @@ sender_send(struct sender *s, enum kx_family family, const char *key,
 	memcpy(p->line, line, linelen);
 	p->line[linelen] = '\0';
 	s->given++;
-	if (s->fatal)
+	if (s->fatal && !s->broken)
 		rebuild(s);
-	err = produce(s, p, key, keylen, value, len);
-	if (err == RD_KAFKA_RESP_ERR__FATAL) {
-		/* The error callback has not been served yet (the producer
-		 * went fatal while this call waited for room): rebuild now
-		 * rather than write the message off. */
-		s->fatal = 1;
-		rebuild(s);
+	if (!s->broken) {
 		err = produce(s, p, key, keylen, value, len);
+		if (err == RD_KAFKA_RESP_ERR__FATAL) {
+			/* The error callback has not been served yet (the
+			 * producer went fatal while this call waited for
+			 * room): rebuild now rather than write the message
+			 * off. */
+			s->fatal = 1;
+			rebuild(s);
+			if (!s->broken)
+				err = produce(s, p, key, keylen, value, len);
+		}
+	}
+	if (s->broken) {
+		/* Nothing can be sent any more: the caller stops. */
+		write_failed(s, p);
+		snprintf(errbuf, errlen,
+			 "cannot rebuild the producer after a fatal error: %s",
+			 s->why);
+		return KX_EKAFKA;
 	}
 	if (err) {
 		/* Not queued, so no delivery report will come: account here. */
@@ -324,6 +342,8 @@ sender_send(struct sender *s, enum kx_family family, const char *key,
 void
 sender_poll(struct sender *s, int timeout_ms)
 {
+	if (s->broken)
+		return;
 	rd_kafka_poll(s->rk, timeout_ms);
 	if (s->fatal)
 		rebuild(s);
@@ -346,7 +366,8 @@ sender_drain(struct sender *s, const atomic_int *abort)
 {
 	int purged = 0;
 
-	while (sender_outstanding(s) > 0) {
+	/* A broken sender has no producer left to wait for. */
+	while (sender_outstanding(s) > 0 && !s->broken) {
 		if (*abort && !purged) {
 			kx_log_warn("produce",
 				    "interrupted twice: giving up on %ld "

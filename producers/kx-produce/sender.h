@@ -37,7 +37,9 @@ struct sender *sender_new(rd_kafka_conf_t *conf, char *const topics[3],
  * Queues one message. line is the event as a JSON line (without newline),
  * kept until delivery so a failure can be written out as it came. Blocks
  * (serving delivery reports) while librdkafka's queue is full. Returns 0,
- * or a negative KX_E* code with a reason in errbuf.
+ * or a negative KX_E* code with a reason in errbuf: KX_EKAFKA once a
+ * producer that hit a fatal error could not be rebuilt (the message then
+ * went to the failed file, as does every later one).
  */
 int sender_send(struct sender *s, enum kx_family family, const char *key,
 		size_t keylen, const void *value, size_t len, const char *line,
