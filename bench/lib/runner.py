@@ -661,6 +661,23 @@ def sh(cmd):
         return ""
 
 
+def build_flags():
+    """The compiler and the flags kx-aggregate was built with, from
+    build-bench/'s compile commands: the -O that takes effect (the last),
+    -g and -flto."""
+    try:
+        with open(f"{TOP}/build-bench/compile_commands.json") as f:
+            cmds = json.load(f)
+        cmd = next(c["command"] for c in cmds
+                   if "/consumers/kx-aggregate/" in c["file"]).split()
+    except (OSError, ValueError, StopIteration, KeyError):
+        return ""
+    opt = [a for a in cmd if re.fullmatch(r"-O[0-3s]?", a)]
+    rest = sorted({a for a in cmd if a == "-g" or a.startswith("-flto")})
+    version = sh(f"{cmd[0]} --version | head -1")
+    return " ".join([version] + opt[-1:] + rest)
+
+
 def machine(ctx):
     cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip()
     mem = sh("awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo")
@@ -678,8 +695,7 @@ def machine(ctx):
         "python_packages": pkgs.splitlines(),
         "kx_commit": sh(f"git -C {TOP} rev-parse --short HEAD") +
         (" (dirty tree)" if sh(f"git -C {TOP} status --porcelain") else ""),
-        "cc": sh(f"grep CMAKE_C_COMPILER: {TOP}/build-bench/CMakeCache.txt | cut -d= -f2") +
-        " " + sh(f"grep CMAKE_BUILD_TYPE: {TOP}/build-bench/CMakeCache.txt | cut -d= -f2"),
+        "cc": build_flags(),
     }
 
 
