@@ -272,7 +272,6 @@ def entity_created_meanwhile(suite, name, *args):
     sc.check_verify(name)
 
 
-
 def new_entity_created_meanwhile(suite):
     """Two transactions that both create one entity (two instances; a
     transfer whose events span partitions) counted it twice: each found no
@@ -295,7 +294,6 @@ def new_entity_of_an_earlier_batch_upserted(suite):
     with the empty batch after them."""
     entity_created_meanwhile(suite, "entity_meanwhile_txn", "--batch-max",
                              "1")
-
 
 
 def session_kept_after_failed_setup(suite):
